@@ -1,0 +1,236 @@
+"""What every integration declares, and the shared machinery that reads those declarations.
+
+An integration module defines one `Source` subclass with:
+- `name`, `title`, `setup` (one line: where to paste the URL and secret in that tool),
+- `auth` (how the sender proves itself; see `bot.auth`),
+- how the event is named (`event_header`, or `detect_event()` reading the payload),
+- `events`: event name -> `Event(format, schema)`. The dict's keys *are* the supported events:
+  `flask sources`, the README and the "event X is not supported" answer all read them,
+- `ignored`: known events that never produce a message (ping), with the reason given to senders.
+
+Formatters are pure functions from a validated payload to `Message`s; they run in the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from marshmallow import INCLUDE, Schema, ValidationError
+
+from bot.auth import SharedSecret
+from bot.message import Message
+
+MAX_JSON_DEPTH = 64
+
+
+class Lenient(Schema):
+    """Base for payload schemas: checks the fields a formatter reads, keeps everything else."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class PayloadError(Exception):
+    """The body is not a valid payload of this source (answered 400)."""
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class Ignored(Exception):
+    """A valid payload that produces no message (answered 200 "ignored")."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+Formatter = Callable[[dict], "Message | list[Message] | None"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One supported event: its formatter and the schema of the fields the formatter reads."""
+
+    format: Formatter
+    schema: type[Schema] | None = None
+
+
+@dataclass
+class Incoming:
+    """A webhook that passed authentication and validation, ready to be queued."""
+
+    event: str
+    payload: object
+    delivery_key: str | None = None
+    branch: str | None = None
+    facts: dict = field(default_factory=dict)
+
+
+def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
+    """Nesting depth of a decoded JSON value, iteratively (no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return deepest
+
+
+def _flatten_errors(errors) -> dict:
+    return errors if isinstance(errors, dict) else {"_schema": errors}
+
+
+class Source:
+    name: str = ""
+    title: str = ""
+    setup: str = ""
+    auth = SharedSecret()
+    event_header: str | None = None
+    # Header(s) carrying the sender's own delivery id, used to recognise redeliveries.
+    delivery_headers: tuple[str, ...] = ()
+    # How long a delivery key is remembered. Sender ids are unique, so a day; derived keys (body
+    # hashes) only catch retries, so intentional repeats (alert reminders) still come through.
+    dedup_seconds_sender_id = 24 * 3600
+    dedup_seconds_derived = 600
+    events: dict[str, Event] = {}
+    ignored: dict[str, str] = {}
+    # Top-level schema every payload of this sender must satisfy (telling "not from this sender").
+    schema: type[Schema] | None = None
+    # Accept `application/x-www-form-urlencoded` bodies whose fields are the payload itself.
+    form_fields_payload = False
+
+    # -- parsing ---------------------------------------------------------------------------
+    def parse_body(self, body: bytes, content_type: str) -> object:
+        """Decodes the body: JSON, or a form with a `payload=` JSON field (or plain form fields)."""
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded":
+            try:
+                form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            except UnicodeDecodeError:
+                raise PayloadError("form body is not valid UTF-8") from None
+            if "payload" in form:
+                return self._json(form["payload"][0].encode("utf-8"))
+            if self.form_fields_payload:
+                return {k: v[0] for k, v in form.items()}
+            raise PayloadError("form body has no payload= field")
+        return self._json(body)
+
+    @staticmethod
+    def _json(body: bytes) -> object:
+        try:
+            value = json.loads(body)
+        except UnicodeDecodeError:
+            raise PayloadError("body is not valid UTF-8") from None
+        except (ValueError, RecursionError):
+            raise PayloadError("body is not valid JSON") from None
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise PayloadError(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        return value
+
+    def detect_event(self, payload, headers: Mapping) -> str | None:
+        """The event name; by default the value of `event_header`."""
+        if self.event_header:
+            value = headers.get(self.event_header)
+            return value.strip() if value else None
+        return None
+
+    def delivery_key(self, event: str, payload, headers: Mapping, body: bytes) -> tuple[str, int]:
+        """(key, seconds to remember it): the sender's delivery id, else a hash of the body."""
+        for header in self.delivery_headers:
+            value = headers.get(header)
+            if value:
+                return f"id:{value.strip()[:200]}", self.dedup_seconds_sender_id
+        own = self.payload_delivery_id(event, payload)
+        if own:
+            return f"id:{own}", self.dedup_seconds_sender_id
+        return "sha256:" + hashlib.sha256(body).hexdigest(), self.dedup_seconds_derived
+
+    def payload_delivery_id(self, event: str, payload) -> str | None:
+        """A delivery id carried inside the payload, for senders that put it there."""
+        return None
+
+    def ignore_reason(self, event: str, payload) -> str | None:
+        """Why a valid event of a supported type produces no message (e.g. a PR being labeled)."""
+        return None
+
+    def branch(self, event: str, payload) -> str | None:
+        """The git branch an event is about, for `branches:` filters; None if not applicable."""
+        return None
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def receive(self, body: bytes, content_type: str, headers: Mapping) -> Incoming:
+        """Parses, identifies and validates one webhook; raises PayloadError or Ignored."""
+        payload = self.parse_body(body, content_type)
+        if self.schema is not None:
+            self._validate(self.schema, payload, f"not a {self.title} payload")
+        event = self.detect_event(payload, headers)
+        if not event:
+            where = f"the {self.event_header} header" if self.event_header else "the payload"
+            raise PayloadError(f"not a {self.title} webhook: cannot tell the event from {where}")
+        if event in self.ignored:
+            raise Ignored(self.ignored[event])
+        spec = self.events.get(event)
+        if spec is None:
+            raise Ignored(f"event {event} is not supported")
+        if spec.schema is not None:
+            self._validate(spec.schema, payload, f"not a valid {self.title} {event} payload")
+        reason = self.ignore_reason(event, payload)
+        if reason:
+            raise Ignored(reason)
+        return Incoming(event=event, payload=payload, branch=self.branch(event, payload))
+
+    @staticmethod
+    def _validate(schema: type[Schema], payload, message: str) -> None:
+        if not isinstance(payload, dict):
+            raise PayloadError(message + ": expected a JSON object")
+        try:
+            errors = _schema_instance(schema).validate(payload)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise PayloadError(message, {"_schema": [type(exc).__name__]}) from None
+        if errors:
+            raise PayloadError(message, _flatten_errors(errors))
+
+    def format(self, event: str, payload) -> list[Message]:
+        """The messages for a validated payload (an empty list means nothing to post)."""
+        result = self.events[event].format(payload)
+        if result is None:
+            return []
+        return list(result) if isinstance(result, (list, tuple)) else [result]
+
+    def describe(self) -> dict:
+        return {
+            "source": self.name,
+            "title": self.title,
+            "events": sorted(self.events),
+            "ignored_events": sorted(self.ignored),
+            "auth": self.auth.description,
+            "setup": self.setup,
+        }
+
+
+_SCHEMAS: dict[type, Schema] = {}
+
+
+def _schema_instance(schema: type[Schema]) -> Schema:
+    # Schema instances are stateless for validate(); building one per request costs more than
+    # validating a typical payload.
+    inst = _SCHEMAS.get(schema)
+    if inst is None:
+        inst = _SCHEMAS[schema] = schema()
+    return inst
+
+
+def validation_errors(error: ValidationError) -> dict:
+    return _flatten_errors(error.messages)
