@@ -170,8 +170,13 @@ class Source:
         return None
 
     # -- the pipeline ----------------------------------------------------------------------
-    def receive(self, body: bytes, content_type: str, headers: Mapping) -> Incoming:
-        """Parses, identifies and validates one webhook; raises PayloadError or Ignored."""
+    def receive(self, body: bytes, content_type: str, headers: Mapping,
+                screen: Callable[[str], str | None] | None = None) -> Incoming:
+        """Parses, identifies and validates one webhook; raises PayloadError or Ignored.
+
+        `screen(event)` may return a reason to drop the event before it is validated (a route's
+        event filter), so filtered events cost no validation.
+        """
         payload = self.parse_body(body, content_type)
         if self.schema is not None:
             self._validate(self.schema, payload, f"not a {self.title} payload")
@@ -184,6 +189,9 @@ class Source:
         spec = self.events.get(event)
         if spec is None:
             raise Ignored(f"event {event} is not supported")
+        reason = screen(event) if screen else None
+        if reason:
+            raise Ignored(reason)
         if spec.schema is not None:
             self._validate(spec.schema, payload, f"not a valid {self.title} {event} payload")
         reason = self.ignore_reason(event, payload)

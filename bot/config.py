@@ -1,0 +1,280 @@
+"""The routes file: which sender posts where, validated once at start-up.
+
+```yaml
+notices_channel: 64b7f0c2e4b0a1a2b3c4d5e7      # optional: where misconfiguration notices go
+routes:
+  github-main:                                # served at POST /hooks/github-main
+    source: github
+    channel: 64b7f0c2e4b0a1a2b3c4d5e6
+    secret: ${GITHUB_WEBHOOK_SECRET}
+```
+
+`${VAR}` anywhere expands from the environment. Every error names the route and the field, so
+a bad deploy fails loudly at boot instead of at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass, field
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from bot.auth import Unauthenticated
+from bot.message import SEVERITIES, Message, rank
+from bot.sources import SOURCES
+from bot.sources.base import Source
+from bot.templates import Template, TemplateError
+
+CHANNEL_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """The routes file cannot be used; the message says where and why."""
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _channel_id(**kw):
+    return fields.Str(validate=validate.Regexp(CHANNEL_ID, error="must be 24 hex characters"),
+                      error_messages={"invalid": "must be a string of 24 hex characters (quote it in YAML)"}, **kw)
+
+
+class WhenSchema(_Strict):
+    severity = fields.List(fields.Str(validate=validate.OneOf(SEVERITIES)))
+    status = fields.List(fields.Str(validate=validate.OneOf(["firing", "resolved"])))
+    branch = fields.List(fields.Str())
+    repo = fields.List(fields.Str())
+    labels = fields.Dict(keys=fields.Str(), values=fields.Str())
+
+
+class ChannelRuleSchema(_Strict):
+    channel = _channel_id(required=True)
+    when = fields.Nested(WhenSchema)
+
+
+def _patterns(**kw):
+    return fields.List(fields.Str(validate=validate.Length(min=1)), **kw)
+
+
+class RouteSchema(_Strict):
+    source = fields.Str(required=True, validate=validate.OneOf(sorted(SOURCES), error="unknown source {input!r}"))
+    channel = _channel_id()
+    channels = fields.List(fields.Nested(ChannelRuleSchema), validate=validate.Length(min=1))
+    secret = fields.Str(validate=validate.Length(min=1, error="must not be empty"))
+    allow_unauthenticated = fields.Bool(load_default=False)
+    sender_name = fields.Str(validate=validate.Length(min=1, max=80))
+    events = _patterns()
+    exclude_events = _patterns()
+    branches = _patterns()
+    min_severity = fields.Str(validate=validate.OneOf(SEVERITIES))
+    template = fields.Str(validate=validate.Length(min=1, max=20_000))
+    confirm_subscription = fields.Bool(load_default=False)
+    max_requests_per_minute = fields.Int(validate=validate.Range(min=1))
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        if "channel" in data and "channels" in data:
+            raise ValidationError("use either channel or channels, not both", "channels")
+        if "channel" not in data and "channels" not in data:
+            raise ValidationError("a route needs a channel (or channels)", "channel")
+        if "secret" not in data and not data.get("allow_unauthenticated"):
+            raise ValidationError("missing secret (or set allow_unauthenticated: true)", "secret")
+
+
+class FileSchema(_Strict):
+    routes = fields.Dict(keys=fields.Str(), values=fields.Raw(), required=True)
+    notices_channel = _channel_id()
+
+
+def _match_any(value: str | None, patterns) -> bool:
+    return value is not None and any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    channel: str
+    when: dict = field(default_factory=dict)
+
+    def matches(self, message: Message) -> bool:
+        w = self.when
+        if "severity" in w and message.severity not in w["severity"]:
+            return False
+        if "status" in w and (message.status or "firing") not in w["status"]:
+            return False
+        if "branch" in w and not _match_any(message.branch, w["branch"]):
+            return False
+        if "repo" in w and not _match_any(message.repo, w["repo"]):
+            return False
+        labels = {str(k): str(v) for k, v in (message.labels or {}).items()}
+        return all(_match_any(labels.get(k), [v]) for k, v in w.get("labels", {}).items())
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    source: Source
+    channels: tuple[ChannelRule, ...]
+    secret: str | None = None
+    allow_unauthenticated: bool = False
+    sender_name: str | None = None
+    events: tuple[str, ...] = ()
+    exclude_events: tuple[str, ...] = ()
+    branches: tuple[str, ...] = ()
+    min_severity: str | None = None
+    template: Template | None = None
+    confirm_subscription: bool = False
+    max_requests_per_minute: int | None = None
+
+    @property
+    def auth(self):
+        return Unauthenticated() if self.secret is None else self.source.auth
+
+    def authenticate(self, headers, args, body: bytes) -> None:
+        """Raises `bot.auth.AuthError` unless the request proves knowledge of the secret."""
+        if self.secret is not None:
+            self.source.auth.verify(headers, args, body, self.secret)
+
+    def event_filter_reason(self, event: str) -> str | None:
+        """Why this route drops an event, or None."""
+        if self.events and not _match_any(event, self.events):
+            return f"event {event} is not in this route's events"
+        if self.exclude_events and _match_any(event, self.exclude_events):
+            return f"event {event} is excluded by this route"
+        return None
+
+    def branch_filter_reason(self, branch: str | None) -> str | None:
+        if self.branches and branch is not None and not _match_any(branch, self.branches):
+            return f"branch {branch} is not in this route's branches"
+        return None
+
+    def wants(self, message: Message) -> bool:
+        """Applies the filters that need the formatted message (severity, branch)."""
+        if self.min_severity and message.status != "resolved" and rank(message.severity) > rank(self.min_severity):
+            return False
+        return self.branch_filter_reason(message.branch) is None
+
+    def destinations(self, message: Message) -> list[str]:
+        """The channel of the first rule that matches the message (a rule without `when` always does)."""
+        for rule in self.channels:
+            if rule.matches(message):
+                return [rule.channel]
+        return []
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    routes: dict[str, Route]
+    notices_channel: str | None = None
+    path: str | None = None
+
+
+def expand_env(value, environ, path: str = ""):
+    """Expands `${VAR}` in every string of a parsed YAML document."""
+    if isinstance(value, dict):
+        return {k: expand_env(v, environ, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def repl(m):
+            if m.group(1) not in environ:
+                raise ConfigError(f"{_where(path)}: environment variable {m.group(1)} is not set")
+            return environ[m.group(1)]
+
+        return _VAR.sub(repl, value)
+    return value
+
+
+def _where(path: str) -> str:
+    parts = path.split(".")
+    if len(parts) >= 3 and parts[0] == "routes":
+        return f"route '{parts[1]}', field '{'.'.join(parts[2:])}'"
+    if len(parts) == 2 and parts[0] == "routes":
+        return f"route '{parts[1]}'"
+    return f"field '{path}'"
+
+
+def _field_errors(errors, prefix: str = ""):
+    """(dotted field name, message) pairs from marshmallow's nested error dict."""
+    for key, value in errors.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            yield from _field_errors(value, name)
+        else:
+            yield name, "; ".join(str(v) for v in value)
+
+
+def parse_config(data, environ=None, path: str | None = None) -> RelayConfig:
+    """Validates a parsed routes document; raises ConfigError naming the route and field."""
+    environ = os.environ if environ is None else environ
+    if not isinstance(data, dict):
+        raise ConfigError("the routes file must be a mapping with a 'routes:' key")
+    data = expand_env(data, environ)
+    try:
+        top = FileSchema().load(data)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(f"{_where(f)}: {m}" for f, m in _field_errors(exc.messages))) from None
+    routes = {}
+    for name, raw in top["routes"].items():
+        if not ROUTE_NAME.match(str(name)):
+            raise ConfigError(f"route '{name}': name must be letters, digits, '.', '_' or '-' (max 64)")
+        if not isinstance(raw, dict):
+            raise ConfigError(f"route '{name}': must be a mapping")
+        try:
+            r = RouteSchema().load(raw)
+        except ValidationError as exc:
+            raise ConfigError(
+                "; ".join(f"route '{name}', field '{f}': {m}" for f, m in _field_errors(exc.messages))
+            ) from None
+        routes[name] = _build_route(name, r)
+    return RelayConfig(routes=routes, notices_channel=top.get("notices_channel"), path=path)
+
+
+def _build_route(name: str, r: dict) -> Route:
+    source = SOURCES[r["source"]]
+    if "channels" in r:
+        rules = tuple(ChannelRule(c["channel"].lower(), c.get("when") or {}) for c in r["channels"])
+    else:
+        rules = (ChannelRule(r["channel"].lower()),)
+    template = None
+    if r.get("template"):
+        try:
+            template = Template(r["template"])
+        except TemplateError as exc:
+            raise ConfigError(f"route '{name}': field 'template': {exc}") from None
+    return Route(
+        name=name,
+        source=source,
+        channels=rules,
+        secret=r.get("secret"),
+        allow_unauthenticated=r["allow_unauthenticated"],
+        sender_name=r.get("sender_name"),
+        events=tuple(r.get("events") or ()),
+        exclude_events=tuple(r.get("exclude_events") or ()),
+        branches=tuple(r.get("branches") or ()),
+        min_severity=r.get("min_severity"),
+        template=template,
+        confirm_subscription=r["confirm_subscription"],
+        max_requests_per_minute=r.get("max_requests_per_minute"),
+    )
+
+
+def load_config(path: str, environ=None) -> RelayConfig:
+    """Reads and validates the routes file at `path`."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"routes file {path} not found (set RELAY_CONFIG, or copy relay.example.yml)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"routes file {path} is not valid YAML: {exc}") from None
+    return parse_config(data, environ, path)

@@ -1,0 +1,68 @@
+"""Process settings, read once from the environment (12-factor).
+
+The names in the table of the README are a contract with PaaS set-ups and the conformance
+checker; keep them exactly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_API_URL = "https://api.copera.ai/public/v1"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the relay cannot use."""
+
+
+def _int(environ, name: str, default: int, minimum: int = 1) -> int:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    copera_token: str | None
+    copera_url: str
+    redis_url: str
+    config_path: str
+    rate_limit_per_minute: int
+    max_body_bytes: int
+    max_delivery_age: int
+    lease_seconds: int
+    delivery_threads: int
+    log_format: str
+    admin_token: str | None
+    metrics_token: str | None
+
+    @property
+    def dry_run(self) -> bool:
+        """Without a token, messages are rendered and logged instead of sent."""
+        return not self.copera_token
+
+    @classmethod
+    def from_env(cls, environ=None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            copera_token=(env.get("COPERA_API_TOKEN") or "").strip() or None,
+            copera_url=(env.get("COPERA_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            redis_url=env.get("REDIS_URL") or "redis://localhost:6379/0",
+            config_path=env.get("RELAY_CONFIG") or os.path.join(os.getcwd(), "relay.yml"),
+            rate_limit_per_minute=_int(env, "COPERA_RATE_LIMIT_PER_MINUTE", 100),
+            max_body_bytes=_int(env, "RELAY_MAX_BODY_BYTES", 1024 * 1024),
+            max_delivery_age=_int(env, "RELAY_MAX_DELIVERY_AGE", 24 * 3600),
+            lease_seconds=_int(env, "RELAY_LEASE_SECONDS", 60, minimum=2),
+            delivery_threads=_int(env, "RELAY_DELIVERY_THREADS", 4),
+            log_format=(env.get("LOG_FORMAT") or "").strip().lower(),
+            admin_token=(env.get("RELAY_ADMIN_TOKEN") or "").strip() or None,
+            metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
+        )

@@ -1,0 +1,93 @@
+"""The worker process (`python -m workers`, the Procfile's `worker`).
+
+One process runs two things that share a Redis connection pool and the loaded routes:
+- an RQ worker (no fork per job: a forking worker re-imports the app for every job) that formats
+  queued webhooks into the outboxes, with RQ's scheduler for job retries;
+- delivery threads that post from the outboxes to Copera within the shared rate limit.
+
+SIGTERM (sent by every PaaS on deploy) stops taking new jobs, lets the running job and in-flight
+posts finish, then exits. If Redis goes away, both parts wait and reconnect on their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+
+import redis
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from bot import logs
+from bot.config import ConfigError
+from bot.enqueue import QUEUE_NAME
+from bot.settings import Settings, SettingsError
+from workers import runtime as runtime_module
+
+log = logging.getLogger("relay.worker")
+
+
+class RelayWorker(SimpleWorker):
+    """SimpleWorker that also tells the delivery threads to stop on SIGTERM/SIGINT."""
+
+    on_stop = None
+
+    def request_stop(self, signum, frame):
+        if self.on_stop:
+            self.on_stop()
+        super().request_stop(signum, frame)
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"copera-relay worker: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_format)
+    try:
+        rt = runtime_module.install(runtime_module.Runtime(settings))
+    except ConfigError as exc:
+        log.critical("invalid routes file: %s", exc)
+        print(f"copera-relay worker: invalid routes file: {exc}", file=sys.stderr)
+        return 3
+    if settings.dry_run:
+        log.warning("DRY RUN: COPERA_API_TOKEN is not set; messages are rendered and logged, not sent")
+    stopping = {"flag": False}
+
+    def stop():
+        stopping["flag"] = True
+        rt.dispatcher.stop_event.set()
+
+    rt.dispatcher.start(settings.delivery_threads)
+    log.info("worker started", extra={"delivery_threads": settings.delivery_threads,
+                                      "rate_limit_per_minute": settings.rate_limit_per_minute, "pid": os.getpid()})
+    with_scheduler = os.environ.get("RELAY_RQ_SCHEDULER", "1") != "0"
+    failures = 0
+    while not stopping["flag"]:
+        started = time.monotonic()
+        worker = RelayWorker([QUEUE_NAME], connection=rt.redis, serializer=JSONSerializer)
+        worker.on_stop = stop
+        try:
+            worker.work(with_scheduler=with_scheduler, logging_level="WARNING")
+        except redis.RedisError as exc:
+            log.warning("redis unavailable", extra={"error": str(exc)})
+        # RQ leaves its own handlers behind; between runs a signal must only stop us.
+        signal.signal(signal.SIGTERM, lambda *_: stop())
+        signal.signal(signal.SIGINT, lambda *_: stop())
+        if stopping["flag"]:
+            break
+        failures = 1 if time.monotonic() - started > 60 else failures + 1
+        wait = min(30, 2**failures)
+        log.warning("job loop ended (Redis lost?); restarting", extra={"retry_in": wait})
+        rt.dispatcher.stop_event.wait(wait)
+    rt.dispatcher.stop()
+    log.info("worker stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

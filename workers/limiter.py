@@ -1,0 +1,78 @@
+"""One outbound budget per Copera token, shared by every worker thread, process and machine.
+
+A GCRA (generic cell rate algorithm) in a Lua script, timed by Redis' own clock so that workers
+on different machines agree. The emission interval is chosen so that *no* 60-second window ever
+holds more than the configured number of posts, burst included: Copera counts a rolling minute,
+and a single 429 is how alerts get delayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import redis
+
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if paused > now then return paused - now end
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+if tat - now > tolerance then return tat - now - tolerance end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now + 1000)
+return 0
+"""
+
+_REFUND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local new_tat = tat - tonumber(ARGV[1])
+if new_tat > now then
+  redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now + 1000)
+end
+return 0
+"""
+
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local untl = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if untl > current then redis.call('SET', KEYS[1], untl, 'PX', tonumber(ARGV[1]) + 1000) end
+return untl
+"""
+
+
+def token_key(token: str | None) -> str:
+    """A Redis-safe name for a token; the token itself never goes into Redis."""
+    return hashlib.sha256((token or "dry-run").encode()).hexdigest()[:16]
+
+
+class RateLimiter:
+    def __init__(self, connection: redis.Redis, token: str | None, per_minute: int):
+        name = token_key(token)
+        self.keys = [f"relay:rl:{name}:tat", f"relay:rl:{name}:pause"]
+        self.burst = max(1, per_minute // 10)
+        # Posts in any window of 60 s <= burst + 60/interval; 2 % headroom for clock granularity.
+        self.interval_ms = max(1, int(60_000 * 1.02 / max(1, per_minute - self.burst)))
+        self.tolerance_ms = (self.burst - 1) * self.interval_ms
+        self._acquire = connection.register_script(_ACQUIRE)
+        self._refund = connection.register_script(_REFUND)
+        self._pause = connection.register_script(_PAUSE)
+
+    def acquire(self) -> float:
+        """Takes one slot if available and returns 0, else returns the seconds to wait."""
+        return int(self._acquire(keys=self.keys, args=[self.interval_ms, self.tolerance_ms])) / 1000.0
+
+    def refund(self) -> None:
+        """Gives back a slot taken for a post that was not made."""
+        self._refund(keys=self.keys[:1], args=[self.interval_ms])
+
+    def pause(self, seconds: float) -> None:
+        """Copera said 429: nobody using this token posts for `seconds`."""
+        self._pause(keys=self.keys[1:], args=[int(seconds * 1000)])

@@ -1,0 +1,221 @@
+"""Per-channel outboxes in Redis: ordered, leased, and recoverable after a worker dies.
+
+Layout (all keys under `relay:`):
+- `outbox:<channel>`   list of pending items (JSON), oldest first; producers only RPUSH.
+- `inflight:<channel>` items taken for the post being made right now.
+- `lease:<channel>`    who is posting to that channel (PX expiry); one holder keeps order.
+- `ready`              sorted set of channels with pending items, scored by when they may go next
+                       (acceptance time minus a priority boost, or a retry time after a failure).
+- `chstate:<channel>`  retry bookkeeping (attempts, not_before).
+- `channels`           every channel that may hold items, for the recovery sweep.
+
+An item leaves Redis only after Copera answered 204 (or a permanent error moved it to the
+failed list). A worker that dies holding a lease leaves its in-flight items behind; once the
+lease expires, `recover()` puts them back at the head of their outbox, so nothing is lost and
+order is kept. The price is a possible duplicate if the worker died after Copera accepted the
+post but before the acknowledgement.
+
+Channel keys are derived inside the scripts from a prefix, so this layout targets a single Redis
+(not Redis Cluster), like RQ 3's default mode.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import redis
+
+PREFIX = "relay:"
+READY = PREFIX + "ready"
+CHANNELS = PREFIX + "channels"
+WAKE = PREFIX + "wake"
+
+# The smallest pending score among the first items of an outbox (priority survives partial takes).
+_MIN_SCORE_LUA = """
+local function min_score(outbox)
+  local items = redis.call('LRANGE', outbox, 0, 199)
+  local best = nil
+  for _, raw in ipairs(items) do
+    local ok, item = pcall(cjson.decode, raw)
+    local s = ok and tonumber(item['score']) or 0
+    if best == nil or s < best then best = s end
+  end
+  return best
+end
+"""
+
+_PUSH = """
+if ARGV[1] ~= '' and redis.call('SET', KEYS[1], '1', 'NX', 'EX', 604800) == false then return 0 end
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  local ch, item, score = ARGV[3 * i], ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2])
+  local outbox, lease, state = KEYS[3 * i + 2], KEYS[3 * i + 3], KEYS[3 * i + 4]
+  redis.call('RPUSH', outbox, item)
+  redis.call('SADD', KEYS[3], ch)
+  if redis.call('EXISTS', lease) == 0 then
+    local nb = tonumber(redis.call('HGET', state, 'not_before') or '0')
+    if nb > score then score = nb end
+    redis.call('ZADD', KEYS[2], 'LT', score, ch)
+  end
+end
+redis.call('LPUSH', KEYS[4], '1')
+redis.call('LTRIM', KEYS[4], 0, 63)
+return n
+"""
+
+_CLAIM = """
+local cands = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 25)
+for _, ch in ipairs(cands) do
+  if redis.call('SET', ARGV[4] .. 'lease:' .. ch, ARGV[3], 'NX', 'PX', ARGV[2]) then
+    redis.call('ZREM', KEYS[1], ch)
+    return ch
+  end
+end
+return false
+"""
+
+_TAKE = """
+local items = redis.call('LPOP', KEYS[1], ARGV[1])
+if items then
+  for _, item in ipairs(items) do redis.call('RPUSH', KEYS[2], item) end
+  return items
+end
+return {}
+"""
+
+_RELEASE = _MIN_SCORE_LUA + """
+local inflight, outbox, lease, ready, state = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local mode, owner, ch = ARGV[1], ARGV[2], ARGV[4]
+local nb = tonumber(ARGV[3])
+if mode == 'retry' then
+  local items = redis.call('LRANGE', inflight, 0, -1)
+  for i = #items, 1, -1 do redis.call('LPUSH', outbox, items[i]) end
+  redis.call('HSET', state, 'not_before', nb)
+else
+  redis.call('DEL', state)
+  nb = 0
+end
+redis.call('DEL', inflight)
+if redis.call('GET', lease) == owner then redis.call('DEL', lease) end
+if redis.call('LLEN', outbox) > 0 then
+  local score = min_score(outbox)
+  if nb > score then score = nb end
+  redis.call('ZADD', ready, score, ch)
+end
+return 1
+"""
+
+_RECOVER = _MIN_SCORE_LUA + """
+local prefix = ARGV[1]
+local moved = 0
+for _, ch in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', prefix .. 'lease:' .. ch) == 0 then
+    local inflight, outbox = prefix .. 'inflight:' .. ch, prefix .. 'outbox:' .. ch
+    local items = redis.call('LRANGE', inflight, 0, -1)
+    for i = #items, 1, -1 do redis.call('LPUSH', outbox, items[i]) end
+    moved = moved + #items
+    redis.call('DEL', inflight)
+    if redis.call('LLEN', outbox) == 0 then
+      redis.call('SREM', KEYS[1], ch)
+    elseif redis.call('ZSCORE', KEYS[2], ch) == false then
+      local score = min_score(outbox)
+      local nb = tonumber(redis.call('HGET', prefix .. 'chstate:' .. ch, 'not_before') or '0')
+      if nb > score then score = nb end
+      redis.call('ZADD', KEYS[2], score, ch)
+    end
+  end
+end
+return moved
+"""
+
+
+def outbox_key(channel: str) -> str:
+    return f"{PREFIX}outbox:{channel}"
+
+
+def inflight_key(channel: str) -> str:
+    return f"{PREFIX}inflight:{channel}"
+
+
+def lease_key(channel: str) -> str:
+    return f"{PREFIX}lease:{channel}"
+
+
+def state_key(channel: str) -> str:
+    return f"{PREFIX}chstate:{channel}"
+
+
+class Outbox:
+    def __init__(self, connection: redis.Redis):
+        self.redis = connection
+        self._push = connection.register_script(_PUSH)
+        self._claim = connection.register_script(_CLAIM)
+        self._take = connection.register_script(_TAKE)
+        self._release = connection.register_script(_RELEASE)
+        self._recover = connection.register_script(_RECOVER)
+
+    def push(self, items: list[dict], marker: str | None = None) -> int:
+        """Appends items to their channels' outboxes atomically. With `marker` (a delivery id),
+        a second push for the same delivery is a no-op, so a re-run job cannot duplicate."""
+        keys = [f"{PREFIX}formatted:{marker or '-'}", READY, CHANNELS, WAKE]
+        args: list = ["1" if marker else "", len(items)]
+        for item in items:
+            ch = item["channel"]
+            keys += [outbox_key(ch), lease_key(ch), state_key(ch)]
+            args += [ch, json.dumps(item, separators=(",", ":")), item["score"]]
+        return int(self._push(keys=keys, args=args))
+
+    def next_ready_in(self) -> float | None:
+        """Seconds until the earliest channel may be served (0 if now), None if none is pending."""
+        first = self.redis.zrange(READY, 0, 0, withscores=True)
+        if not first:
+            return None
+        return max(0.0, first[0][1] - time.time())
+
+    def claim(self, owner: str, lease_seconds: float) -> str | None:
+        """Leases the most urgent channel that is due, or returns None."""
+        ch = self._claim(keys=[READY], args=[time.time(), int(lease_seconds * 1000), owner, PREFIX])
+        return ch.decode() if isinstance(ch, bytes) else ch
+
+    def peek(self, channel: str, count: int) -> list[dict]:
+        return [json.loads(raw) for raw in self.redis.lrange(outbox_key(channel), 0, count - 1)]
+
+    def take(self, channel: str, count: int) -> list[dict]:
+        """Moves the first `count` pending items of a leased channel to its in-flight list."""
+        return [json.loads(raw) for raw in self._take(keys=[outbox_key(channel), inflight_key(channel)], args=[count])]
+
+    def renew(self, channel: str, owner: str, lease_seconds: float) -> bool:
+        key = lease_key(channel)
+        if self.redis.get(key) != owner.encode():
+            return False
+        return bool(self.redis.pexpire(key, int(lease_seconds * 1000)))
+
+    def _finish(self, channel: str, owner: str, mode: str, not_before: float = 0.0) -> None:
+        keys = [inflight_key(channel), outbox_key(channel), lease_key(channel), READY, state_key(channel)]
+        self._release(keys=keys, args=[mode, owner, not_before, channel])
+
+    def ack(self, channel: str, owner: str) -> None:
+        """The in-flight items are done (delivered, or recorded as failed); release the channel."""
+        self._finish(channel, owner, "ack")
+
+    def retry_later(self, channel: str, owner: str, not_before: float) -> None:
+        """Puts the in-flight items back at the head of the outbox; the channel waits until `not_before`."""
+        self._finish(channel, owner, "retry", not_before)
+
+    def attempts(self, channel: str) -> int:
+        return int(self.redis.hincrby(state_key(channel), "attempts", 1))
+
+    def recover(self) -> int:
+        """Returns in-flight items of expired leases to their outboxes; returns how many moved."""
+        return int(self._recover(keys=[CHANNELS, READY], args=[PREFIX]))
+
+    def depth(self) -> dict[str, int]:
+        """Pending items per channel (for metrics and `stats`)."""
+        channels = [c.decode() for c in self.redis.smembers(CHANNELS)]
+        pipe = self.redis.pipeline(transaction=False)
+        for ch in channels:
+            pipe.llen(outbox_key(ch))
+            pipe.llen(inflight_key(ch))
+        counts = pipe.execute()
+        return {ch: counts[2 * i] + counts[2 * i + 1] for i, ch in enumerate(channels)}

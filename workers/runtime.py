@@ -1,0 +1,49 @@
+"""What a worker process builds once and reuses for every job: settings, routes, Redis, the
+Copera client and the delivery machinery. Jobs never re-import or re-connect."""
+
+from __future__ import annotations
+
+import functools
+
+from bot import logs
+from bot.config import load_config
+from bot.redis_conn import connect
+from bot.settings import Settings
+from workers.copera_client import CoperaClient
+from workers.dispatcher import Dispatcher
+from workers.notices import Notices
+from workers.outbox import Outbox
+
+
+class Runtime:
+    def __init__(self, settings: Settings, config=None, connection=None):
+        self.settings = settings
+        self.config = config if config is not None else load_config(settings.config_path)
+        for route in self.config.routes.values():
+            logs.register_secret(route.secret)
+        logs.register_secret(settings.copera_token)
+        # Blocking reads in the delivery loop wait up to a second; leave room above that.
+        self.redis = connection or connect(settings.redis_url, socket_timeout=30.0)
+        self.outbox = Outbox(self.redis)
+        self.notices = Notices(self.redis, self.config.notices_channel)
+        client = None if settings.dry_run else CoperaClient(settings.copera_url, settings.copera_token)
+        self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices)
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> Runtime:
+    """Makes `runtime` the one jobs in this process use (the worker's main, and tests)."""
+    global _current
+    _current = runtime
+    return runtime
+
+
+@functools.cache
+def _default() -> Runtime:
+    return Runtime(Settings.from_env())
+
+
+def get() -> Runtime:
+    return _current or _default()
