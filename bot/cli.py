@@ -14,6 +14,7 @@ from bot.message import render
 from bot.sources import SOURCES
 from bot.sources.base import Ignored, PayloadError
 
+
 def _relay():
     return current_app.extensions["relay"]
 
