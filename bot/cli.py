@@ -8,6 +8,7 @@ import sys
 import click
 import redis
 from flask import current_app
+from flask.cli import with_appcontext
 
 from bot.config import ConfigError
 from bot.message import render
@@ -93,6 +94,7 @@ def preview_command(source: str, payload_file, event: str | None, headers, form:
 
 
 @click.command("check-config")
+@with_appcontext
 def check_config_command():
     """Validate the routes file (RELAY_CONFIG) and print a summary."""
     config = _config_or_exit()
@@ -107,6 +109,7 @@ def check_config_command():
 
 
 @click.command("routes")
+@with_appcontext
 @click.option("--base-url", default="https://<host>", show_default=True, help="Public URL of the relay.")
 def routes_command(base_url: str):
     """Table of configured routes and the URL each sender must call."""
@@ -118,6 +121,7 @@ def routes_command(base_url: str):
 
 
 @click.command("failed")
+@with_appcontext
 @click.option("--limit", default=50, show_default=True, help="How many entries, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def failed_command(limit: int, as_json: bool):
@@ -137,6 +141,7 @@ def failed_command(limit: int, as_json: bool):
 
 
 @click.command("replay")
+@with_appcontext
 @click.argument("ids", nargs=-1)
 @click.option("--all", "replay_all", is_flag=True, help="Replay every failed message.")
 def replay_command(ids, replay_all: bool):
@@ -151,16 +156,21 @@ def replay_command(ids, replay_all: bool):
     connection = _redis_or_exit()
     failed, outbox = FailedList(connection), Outbox(connection)
     targets = failed.ids() if replay_all else list(ids)
-    done = 0
+    entries = []
     for item_id in targets:
         entry = failed.pop(item_id)
         if entry is None:
             click.echo(f"no failed message with id {item_id}", err=True)
-            continue
-        now = time.time()
-        item = {k: v for k, v in entry.items() if k not in ("failed_at", "copera_status", "reason")}
-        outbox.push([{**item, "accepted_at": now, "score": now}])
-        done += 1
+        else:
+            entries.append(entry)
+    # Replayed messages go out in the order their webhooks were first accepted.
+    entries.sort(key=lambda e: e.get("accepted_at", 0))
+    now = time.time()
+    items = [{**{k: v for k, v in e.items() if k not in ("failed_at", "copera_status", "reason")},
+              "accepted_at": now, "score": now} for e in entries]
+    if items:
+        outbox.push(items)
+    done = len(items)
     click.echo(f"queued {done} message(s) again")
     if done < len(targets):
         sys.exit(1)

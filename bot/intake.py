@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bot.auth import AuthError
+from bot.auth import AuthError, SharedSecret
 from bot.enqueue import QueueUnavailable, accept
 from bot.errors import error_response
 from bot.sources.base import Ignored, PayloadError
@@ -32,7 +32,9 @@ def receive(route_name: str):
         route.authenticate(request.headers, request.args, body)
     except AuthError as exc:
         log.warning("unauthorized", extra={"route": route.name, "reason": str(exc)})
-        return error_response(401, "unauthorized", str(exc))
+        # Senders that keep credentials in the URL (Amazon SNS) send Basic auth only when challenged.
+        challenge = {"WWW-Authenticate": 'Basic realm="copera-relay"'} if isinstance(route.auth, SharedSecret) else {}
+        return error_response(401, "unauthorized", str(exc), headers=challenge)
     try:
         incoming = route.source.receive(body, request.content_type or "", request.headers,
                                         screen=route.event_filter_reason)

@@ -18,7 +18,7 @@ MAX_MESSAGE = 10_000
 _INLINE_SPECIAL = re.compile(r"([\\`*\[\]<>~|])")
 _UNDERSCORE_AT_EDGE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 # Markup that only counts at the start of a line: headings, quotes, list items, rules.
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
 _MENTION = re.compile(r"@(everyone|channel|here|all)\b", re.IGNORECASE)
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
@@ -40,8 +40,16 @@ def text(value, limit: int | None = None) -> str:
         s = shorten(s, limit)
     s = _INLINE_SPECIAL.sub(r"\\\1", s)
     s = _UNDERSCORE_AT_EDGE.sub(r"\\_", s)
-    s = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+    s = _LINE_START.sub(_escape_line_start, s)
     return _MENTION.sub(lambda m: "@" + ZWSP + m.group(1), s)
+
+
+def _escape_line_start(m: re.Match) -> str:
+    # CommonMark ignores a backslash before a digit, so "1." is escaped as "1\." instead.
+    marker = m.group(2)
+    if marker[0].isdigit():
+        return m.group(1) + marker + "\\"
+    return m.group(1) + "\\" + marker
 
 
 def inline(value, limit: int | None = 300) -> str:

@@ -60,6 +60,8 @@ class CoperaStub:
             self.mode = "ok"  # ok | down | slow
             self.delay = 0.0
             self.fail_next = 0  # answer 503 to the next N sends
+            self.throttle_next = 0  # answer 429 to the next N sends
+            self.retry_after = None  # retryAfter for 429s (default: until the window frees)
             self.limit_per_minute: int | None = None
             self.window: deque = deque()
             self.forbidden: set[str] = set()
@@ -117,6 +119,11 @@ class CoperaStub:
             failing = self.fail_next > 0
             if failing:
                 self.fail_next -= 1
+            if limited is None and self.throttle_next > 0:
+                self.throttle_next -= 1
+                limited = 1
+            if limited and self.retry_after is not None:
+                limited = self.retry_after
         if limited:
             return self._error(handler, 429, "Too Many Requests", "Rate limit exceeded", retryAfter=limited)
         if delay:

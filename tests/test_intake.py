@@ -43,6 +43,7 @@ def test_bad_or_missing_secret_is_401_without_leaking_it(make_relay):
         r = relay.post("generic", {"message": "x"}, headers)
         assert r.status_code == 401
         assert r.json["error"] == "unauthorized" and r.json["message"]
+        assert r.headers["WWW-Authenticate"] == 'Basic realm="copera-relay"'
         assert SECRET not in r.get_data(as_text=True)
 
 

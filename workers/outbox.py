@@ -46,7 +46,7 @@ end
 """
 
 _PUSH = """
-if ARGV[1] ~= '' and redis.call('SET', KEYS[1], '1', 'NX', 'EX', 604800) == false then return 0 end
+if ARGV[1] ~= '' and redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) == false then return 0 end
 local n = tonumber(ARGV[2])
 for i = 1, n do
   local ch, item, score = ARGV[3 * i], ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2])
