@@ -21,6 +21,7 @@ QUEUE_NAME = "relay-webhooks"
 JOB_FUNCTION = "workers.jobs.process_webhook"
 # Formatting is quick; a job only fails if its worker dies mid-way, and RQ re-runs it then.
 JOB_RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
+JOB_TIMEOUT = 15
 SEEN_PREFIX = "relay:seen:"
 
 
@@ -56,7 +57,7 @@ def accept(connection: redis.Redis, queue: Queue, route: Route, incoming: Incomi
         if previous is not None:
             return Accepted("duplicate", previous.decode() if isinstance(previous, bytes) else previous)
         try:
-            queue.enqueue_call(JOB_FUNCTION, args=(envelope,), job_id=delivery_id, retry=JOB_RETRY,
+            queue.enqueue_call(JOB_FUNCTION, args=(envelope,), job_id=delivery_id, retry=JOB_RETRY, timeout=JOB_TIMEOUT,
                                result_ttl=0, failure_ttl=7 * 24 * 3600, description=f"{route.name}:{incoming.event}")
         except redis.RedisError:
             # Not queued, so a retry by the sender must not be taken for a duplicate.

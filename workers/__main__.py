@@ -30,10 +30,19 @@ from workers import runtime as runtime_module
 log = logging.getLogger("relay.worker")
 
 
+# Formatting a webhook takes milliseconds. A short heartbeat lets a surviving worker notice a job
+# whose worker was killed mid-way, and re-run it, within about half a minute instead of RQ's
+# default of several minutes (re-running is safe: pushing to the outbox is idempotent per delivery).
+JOB_HEARTBEAT_TTL = 20
+
+
 class RelayWorker(SimpleWorker):
     """SimpleWorker that also tells the delivery threads to stop on SIGTERM/SIGINT."""
 
     on_stop = None
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        return JOB_HEARTBEAT_TTL
 
     def request_stop(self, signum, frame):
         if self.on_stop:
@@ -63,15 +72,20 @@ def main() -> int:
         rt.dispatcher.stop_event.set()
 
     rt.dispatcher.start(settings.delivery_threads)
+    rt.job_recovery.start_heartbeat()
     log.info("worker started", extra={"delivery_threads": settings.delivery_threads,
                                       "rate_limit_per_minute": settings.rate_limit_per_minute, "pid": os.getpid()})
     with_scheduler = os.environ.get("RELAY_RQ_SCHEDULER", "1") != "0"
+    maintenance_interval = int(os.environ.get("RELAY_RQ_MAINTENANCE_SECONDS", "15"))
     failures = 0
     while not stopping["flag"]:
         started = time.monotonic()
-        worker = RelayWorker([QUEUE_NAME], connection=rt.redis, serializer=JSONSerializer)
+        worker = RelayWorker([QUEUE_NAME], connection=rt.redis, serializer=JSONSerializer,
+                             maintenance_interval=maintenance_interval)
         worker.on_stop = stop
+        rt.job_recovery.worker_name = worker.name
         try:
+            rt.job_recovery.beat()
             worker.work(with_scheduler=with_scheduler, logging_level="WARNING")
         except redis.RedisError as exc:
             log.warning("redis unavailable", extra={"error": str(exc)})
@@ -85,6 +99,7 @@ def main() -> int:
         log.warning("job loop ended (Redis lost?); restarting", extra={"retry_in": wait})
         rt.dispatcher.stop_event.wait(wait)
     rt.dispatcher.stop()
+    rt.job_recovery.stop()
     log.info("worker stopped")
     return 0
 

@@ -38,12 +38,13 @@ def backoff(attempt: int) -> float:
 
 
 class Dispatcher:
-    def __init__(self, connection: redis.Redis, settings, client=None, notices=None, history=None):
+    def __init__(self, connection: redis.Redis, settings, client=None, notices=None, history=None, recovery=None):
         self.redis = connection
         self.settings = settings
         self.client = client
         self.notices = notices
         self.history = history
+        self.recovery = recovery
         self.outbox = Outbox(connection)
         self.failed = FailedList(connection)
         self.limiter = RateLimiter(connection, settings.copera_token, settings.rate_limit_per_minute)
@@ -80,6 +81,9 @@ class Dispatcher:
                 wait = min(30.0, 2.0**failures)
                 log.warning("redis unavailable in delivery loop; retrying", extra={"error": str(exc), "wait": wait})
                 self.stop_event.wait(wait)
+            except Exception:  # a bug must not stop delivery for good; leases expire and recover
+                log.exception("unexpected error in delivery loop")
+                self.stop_event.wait(1.0)
 
     def _idle(self, seconds: float) -> None:
         """Sleeps up to `seconds`, woken early when a producer pushes new work."""
@@ -98,6 +102,8 @@ class Dispatcher:
             moved = self.outbox.recover()
             if moved:
                 log.warning("recovered in-flight messages of a dead worker", extra={"messages": moved})
+            if self.recovery:
+                self.recovery.sweep()
 
     # -- one step --------------------------------------------------------------------------
     def step(self, owner: str) -> float:

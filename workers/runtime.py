@@ -7,10 +7,12 @@ import functools
 
 from bot import logs
 from bot.config import load_config
+from bot.enqueue import QUEUE_NAME
 from bot.redis_conn import connect
 from bot.settings import Settings
 from workers.copera_client import CoperaClient
 from workers.dispatcher import Dispatcher
+from workers.job_recovery import JobRecovery
 from workers.notices import Notices
 from workers.outbox import Outbox
 
@@ -27,7 +29,8 @@ class Runtime:
         self.outbox = Outbox(self.redis)
         self.notices = Notices(self.redis, self.config.notices_channel)
         client = None if settings.dry_run else CoperaClient(settings.copera_url, settings.copera_token)
-        self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices)
+        self.job_recovery = JobRecovery(self.redis, QUEUE_NAME)
+        self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices, recovery=self.job_recovery)
 
 
 _current: Runtime | None = None
