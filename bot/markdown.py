@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 MAX_MESSAGE = 10_000
 
 # Characters that start markup anywhere in a line. `_` is handled separately: CommonMark ignores it
-# inside words, and escaping it there would mangle identifiers like `snake_case_names`.
-_INLINE_SPECIAL = re.compile(r"([\\`*\[\]<>~|])")
+# inside words, and escaping it there would mangle identifiers like `snake_case_names`. Brackets
+# only form links as `](`, `][` or a `]:` definition, so only such a `]` is escaped: "[Alerting]"
+# stays readable and still cannot become a link.
+_INLINE_SPECIAL = re.compile(r"([\\`*<>~|]|\](?=[(\[:]))")
 _UNDERSCORE_AT_EDGE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 # Markup that only counts at the start of a line: headings, quotes, list items, rules.
 _LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
@@ -38,9 +40,12 @@ def text(value, limit: int | None = None) -> str:
     s = clean(value)
     if limit is not None:
         s = shorten(s, limit)
+    return _LINE_START.sub(_escape_line_start, _escape_inline(s))
+
+
+def _escape_inline(s: str) -> str:
     s = _INLINE_SPECIAL.sub(r"\\\1", s)
     s = _UNDERSCORE_AT_EDGE.sub(r"\\_", s)
-    s = _LINE_START.sub(_escape_line_start, s)
     return _MENTION.sub(lambda m: "@" + ZWSP + m.group(1), s)
 
 
@@ -91,9 +96,23 @@ def safe_url(url) -> str | None:
 
 def link(label, url, limit: int = 200) -> str:
     """A markdown link with an escaped label; only the label if the URL is missing or unsafe."""
-    shown = inline(label, limit) or "link"
+    # A label sits inside brackets, never at the start of a line: only inline markup matters.
+    shown = _escape_inline(shorten(" ".join(clean(label).split()), limit))
+    if not _balanced(shown):
+        shown = re.sub(r"(?<!\\)([\[\]])", r"\\\1", shown)
+    shown = shown or "link"
     target = safe_url(url)
     return f"[{shown}]({target})" if target else shown
+
+
+def _balanced(s: str) -> bool:
+    """Whether unescaped brackets pair up, as CommonMark requires inside a link label."""
+    depth = 0
+    for m in re.finditer(r"(?<!\\)[\[\]]", s):
+        depth += 1 if m.group() == "[" else -1
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def code(value, limit: int = 200) -> str:

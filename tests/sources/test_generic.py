@@ -14,7 +14,7 @@ def test_basic():
 def test_untrusted_text_cannot_link_mention_or_fence():
     assert render_fixture("generic", "message__hostile.json") == [
         "🔴 **Line one**\n\n"
-        "@\u200beveryone see \\[here\\](javascript:alert(1))\n"
+        "@\u200beveryone see [here\\](javascript:alert(1))\n"
         "\\# not a heading\n"
         "\\`\\`\\`\n"
         "not a fence"
