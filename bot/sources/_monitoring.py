@@ -1,0 +1,68 @@
+"""Pieces shared by the monitoring integrations (uptime checks, alerting tools).
+
+Every one of them reports that something went wrong or recovered. These helpers give those
+messages one look: the alert is "firing" with the tool's severity while the problem lasts and
+"resolved" with severity success once it is over, and the facts sit in `**Label:** value` lines.
+"""
+
+from __future__ import annotations
+
+from bot import markdown as md
+from bot.message import Message, severity_of
+
+
+def is_recovery(word) -> bool:
+    """Whether a tool's state word (up, ok, resolved, recovered, closed…) means the problem is over."""
+    return severity_of(word, default="") == "success" or str(word).strip().lower() == "closed"
+
+
+def alert(title: str, *, up: bool, url=None, severity: str = "error", fields=(), details=(), labels=None) -> Message:
+    """A firing alert with `severity`, or a resolved one once `up`; `fields` are (label, markdown)."""
+    return Message(
+        title=title,
+        url=url,
+        severity="success" if up else severity,
+        status="resolved" if up else "firing",
+        body=[block for block in (md.fields(fields), *details) if block],
+        labels=labels or {},
+    )
+
+
+def check_alert(name: str, *, up: bool, **kwargs) -> Message:
+    """The alert of an uptime check that went down ("<name> is down") or came back ("<name> is up")."""
+    return alert(f"{name} is {'up' if up else 'down'}", up=up, **kwargs)
+
+
+def target(address, port=None, kind=None, limit: int = 200) -> str:
+    """A monitored address: a link when it is a web URL, otherwise inline code (`host:port`, an IP),
+    followed by the kind of check in parentheses; only the kind when there is no address."""
+    address = str(address or "").strip()
+    if md.safe_url(address):
+        shown = md.link(address, address, limit)
+    else:
+        shown = md.code(f"{address}:{port}" if address and port else address, limit)
+    if not kind:
+        return shown
+    return f"{shown} ({md.inline(kind, 50)})" if shown else f"{md.inline(kind, 50)} check"
+
+
+def joined(items: list[str], limit: int = 10) -> str:
+    """Already-safe markdown items on one line, comma-separated and capped with "and N more"."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def duration(seconds) -> str:
+    """A length of time such as "2d 3h", "44m 37s" or "12s"; "" when `seconds` is not a number ≥ 0."""
+    try:
+        left = int(float(seconds))
+    except (TypeError, ValueError, OverflowError):
+        return ""
+    if left < 0:
+        return ""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if left >= size or (unit == "s" and not parts):
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return " ".join(parts[:2])
