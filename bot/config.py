@@ -250,7 +250,7 @@ def _build_route(name: str, r: dict) -> Route:
         try:
             template = Template(r["template"])
         except TemplateError as exc:
-            raise ConfigError(f"route '{name}': field 'template': {exc}") from None
+            raise ConfigError(f"route '{name}', field 'template': {exc}") from None
     return Route(
         name=name,
         source=source,

@@ -62,6 +62,7 @@ def process_webhook(envelope: dict) -> dict:
         log.error("route or source no longer configured; dropping", extra={"delivery_id": delivery_id,
                                                                           "route": envelope["route"]})
         return {"messages": 0, "reason": "route not configured"}
+    source.side_effect(envelope["event"], envelope["payload"], route, rt.http_get)
     try:
         messages = source.format(envelope["event"], envelope["payload"])
     except Exception as exc:  # a formatter bug must not lose the event

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 
+import requests
+
 from bot import logs
 from bot.config import load_config
 from bot.enqueue import QUEUE_NAME
@@ -29,8 +31,14 @@ class Runtime:
         self.outbox = Outbox(self.redis)
         self.notices = Notices(self.redis, self.config.notices_channel)
         client = None if settings.dry_run else CoperaClient(settings.copera_url, settings.copera_token)
+        self.http = requests.Session()
         self.job_recovery = JobRecovery(self.redis, QUEUE_NAME)
         self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices, recovery=self.job_recovery)
+
+
+    def http_get(self, url: str) -> None:
+        """GETs a URL a sender asked the relay to visit (already validated by the source)."""
+        self.http.get(url, timeout=10).raise_for_status()
 
 
 _current: Runtime | None = None

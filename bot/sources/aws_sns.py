@@ -230,5 +230,10 @@ class AwsSns(Source):
     def payload_delivery_id(self, event, payload):
         return payload["MessageId"]
 
+    def side_effect(self, event, payload, route, http_get):
+        # Confirming subscribes the relay to a topic, so it happens only where the route opts in.
+        if event == "SubscriptionConfirmation" and route.confirm_subscription:
+            confirm_subscription(payload, http_get)
+
 
 SOURCE = AwsSns()

@@ -165,6 +165,11 @@ class Source:
         """Why a valid event of a supported type produces no message (e.g. a PR being labeled)."""
         return None
 
+    def side_effect(self, event: str, payload, route, http_get) -> None:
+        """Work a sender asks of the receiver besides posting (run by the worker, once per delivery);
+        `http_get(url)` fetches a URL. Nothing by default."""
+        return None
+
     def branch(self, event: str, payload) -> str | None:
         """The git branch an event is about, for `branches:` filters; None if not applicable."""
         return None
