@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask
 
 from bot import logs
-from bot.config import RelayConfig, load_config
+from bot.config import ConfigWatcher, RelayConfig
 from bot.redis_conn import connect
 from bot.settings import Settings
 
 log = logging.getLogger("relay")
+
+# A sender whose secret is wrong keeps failing; say so once, not per request.
+AUTH_FAILURES_BEFORE_NOTICE = 10
+AUTH_FAILURE_WINDOW = 600
+
+
+def register_route_secrets(config: RelayConfig) -> None:
+    for route in config.routes.values():
+        logs.register_secret(route.secret)
 
 
 class Relay:
@@ -20,23 +30,43 @@ class Relay:
 
     def __init__(self, settings: Settings, config: RelayConfig | None = None):
         self.settings = settings
-        self._config = config
+        self._fixed_config = config
+        self._watcher = None
         self._redis = None
         self._queue = None
 
     @property
     def config(self) -> RelayConfig:
-        if self._config is None:
-            self._config = load_config(self.settings.config_path)
-            for route in self._config.routes.values():
-                logs.register_secret(route.secret)
-        return self._config
+        """The routes in force; the file is re-read when it changes."""
+        if self._fixed_config is not None:
+            return self._fixed_config
+        if self._watcher is None:
+            self._watcher = ConfigWatcher(self.settings.config_path, on_load=register_route_secrets)
+        return self._watcher.get()
 
     @property
     def redis(self):
         if self._redis is None:
             self._redis = connect(self.settings.redis_url)
         return self._redis
+
+    def note_auth_failure(self, route) -> None:
+        """Counts failed authentications per route; the tenth in ten minutes raises a notice."""
+        from workers.notices import Notices
+
+        key = f"relay:authfail:{route.name}"
+        try:
+            pipe = self.redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, AUTH_FAILURE_WINDOW, nx=True)
+            count = pipe.execute()[0]
+            if count == AUTH_FAILURES_BEFORE_NOTICE:
+                Notices(self.redis, self.config.notices_channel).report(
+                    "auth-failures", route.name, None,
+                    f"route {route.name}: {count} requests in 10 minutes failed authentication. Check that the "
+                    f"sender uses the route's secret ({route.auth.description}).")
+        except redis.RedisError:
+            pass
 
     @property
     def queue(self):
@@ -56,10 +86,15 @@ def create_app(settings: Settings | None = None, config: RelayConfig | None = No
     app.json.sort_keys = False
     app.extensions["relay"] = Relay(settings, config)
 
-    from bot import cli, errors, health, intake
+    from bot import cli, errors, health, intake, metrics
 
     errors.init_app(app)
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
+    if settings.admin_token:
+        from bot import admin
+
+        app.register_blueprint(admin.bp)
     cli.init_app(app)
     return app

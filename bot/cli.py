@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.config import ConfigError
-from bot.message import render
+from bot.message import Message, render
 from bot.sources import SOURCES
 from bot.sources.base import Ignored, PayloadError
 
@@ -94,18 +94,97 @@ def preview_command(source: str, payload_file, event: str | None, headers, form:
 
 
 @click.command("check-config")
+@click.option("--online", is_flag=True, help="Also check the Copera token and that each channel is reachable.")
 @with_appcontext
-def check_config_command():
-    """Validate the routes file (RELAY_CONFIG) and print a summary."""
+def check_config_command(online: bool):
+    """Validate the routes file (RELAY_CONFIG) and print a summary; exit 1 on problems."""
     config = _config_or_exit()
+    settings = _relay().settings
     click.echo(f"ok: {len(config.routes)} route(s) in {config.path}")
     for name, route in config.routes.items():
         if route.secret is None:
-            click.echo(f"warning: route {name} accepts unauthenticated requests", err=True)
+            click.echo(f"warning: route {name} accepts unauthenticated requests (allow_unauthenticated)", err=True)
         elif len(route.secret) < 16:
             click.echo(f"warning: route {name} has a weak secret (< 16 characters)", err=True)
-    if _relay().settings.dry_run:
+    if settings.dry_run:
         click.echo("warning: COPERA_API_TOKEN is not set: dry run, nothing will be sent", err=True)
+    if not online:
+        return
+    if settings.dry_run:
+        raise click.ClickException("--online needs COPERA_API_TOKEN")
+    visible = _all_channels()
+    wanted = {rule.channel for route in config.routes.values() for rule in route.channels}
+    if config.notices_channel:
+        wanted.add(config.notices_channel)
+    missing = sorted(wanted - set(visible))
+    click.echo(f"ok: token accepted; it sees {len(visible)} channel(s)")
+    for channel in sorted(wanted & set(visible)):
+        click.echo(f"ok: channel {channel} ({visible[channel]})")
+    for channel in missing:
+        users = ", ".join(n for n, r in config.routes.items() if any(c.channel == channel for c in r.channels))
+        click.echo(f"error: channel {channel} is not visible to the token (routes: {users or 'notices'}); "
+                   "add the integration to the channel", err=True)
+    if missing:
+        sys.exit(1)
+
+
+def _client():
+    from workers.copera_client import CoperaClient
+
+    settings = _relay().settings
+    if settings.dry_run:
+        raise click.ClickException("COPERA_API_TOKEN is not set")
+    return CoperaClient(settings.copera_url, settings.copera_token)
+
+
+def _all_channels(query: str | None = None) -> dict[str, str]:
+    """{channel id: name} for every channel the token sees (all pages)."""
+    from workers.copera_client import CoperaError
+
+    client, found, offset = _client(), {}, 0
+    try:
+        while True:
+            page = client.list_channels(query=query, limit=100, offset=offset)
+            channels = page.get("channels") or []
+            found.update({c["_id"]: c.get("name", "") for c in channels if "_id" in c})
+            offset += len(channels)
+            if not channels or offset >= int(page.get("total") or 0):
+                return found
+    except CoperaError as exc:
+        raise click.ClickException(f"Copera refused the token or request: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach Copera at COPERA_API_URL: {exc}") from None
+
+
+@click.command("channels")
+@click.argument("query", required=False)
+@with_appcontext
+def channels_command(query: str | None):
+    """Find Copera channel ids by name (the channels the token can see)."""
+    found = _all_channels(query)
+    if not found:
+        click.echo("no channels found" + (f" matching {query!r}" if query else ""))
+        return
+    for channel_id, name in sorted(found.items(), key=lambda kv: kv[1].lower()):
+        click.echo(f"{channel_id}  {name}")
+
+
+@click.command("send-test")
+@click.argument("route_name")
+@with_appcontext
+def send_test_command(route_name: str):
+    """Post a test message to the route's first channel, right now, and report Copera's answer."""
+    config = _config_or_exit()
+    route = config.routes.get(route_name)
+    if route is None:
+        raise click.ClickException(f"no route named {route_name!r}; see `flask --app bot routes`")
+    channel = route.channels[0].channel
+    message = render(Message(title=f"Copera Relay test for route {route_name}", severity="success",
+                             body=[f"Source `{route.source.name}`; webhooks go to `/hooks/{route_name}`."]))
+    result = _client().send_message(channel, message, route.sender_name)
+    if result.outcome != "ok":
+        raise click.ClickException(f"Copera answered {result.status}: {result.reason}")
+    click.echo(f"ok: posted to channel {channel} (Copera answered {result.status})")
 
 
 @click.command("routes")
@@ -176,7 +255,57 @@ def replay_command(ids, replay_all: bool):
         sys.exit(1)
 
 
+@click.command("deliveries")
+@click.argument("route_name", required=False)
+@click.option("--limit", default=20, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output, with the rendered messages.")
+@with_appcontext
+def deliveries_command(route_name: str | None, limit: int, as_json: bool):
+    """Recent webhooks per route: when, event, outcome, Copera status, attempts."""
+    import datetime as dt
+
+    from workers.history import History
+
+    config = _config_or_exit()
+    if route_name and route_name not in config.routes:
+        raise click.ClickException(f"no route named {route_name!r}")
+    entries = History(_redis_or_exit()).recent(route_name, list(config.routes), limit)
+    if as_json:
+        click.echo(json.dumps(entries, indent=1))
+        return
+    if not entries:
+        click.echo("no deliveries recorded yet")
+        return
+    click.echo(f"{'received (UTC)':19}  {'route':16} {'event':22} {'outcome':16} {'copera':6} tries")
+    for e in entries:
+        when = dt.datetime.fromtimestamp(e["received_at"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{when:19}  {e['route'][:16]:16} {e['event'][:22]:22} {e.get('outcome', '')[:16]:16} "
+                   f"{e.get('copera_status', '-') or '-':6} {e['attempts']}")
+
+
+@click.command("stats")
+@with_appcontext
+def stats_command():
+    """A compact table of the last hour per route, with queue and outbox depth."""
+    from bot import stats
+    from bot.enqueue import QUEUE_NAME
+    from workers.failed import FailedList
+    from workers.outbox import Outbox
+
+    connection = _redis_or_exit()
+    data = stats.last_hour(connection)["routes"]
+    columns = ["queued", "duplicate", "ignored", "invalid", "unauthorized", "posted", "retrying", "failed"]
+    click.echo(f"{'route (last hour)':20} " + " ".join(f"{c:>12}" for c in columns))
+    for route in sorted(set(data) | set(_config_or_exit().routes)):
+        counts = data.get(route, {})
+        click.echo(f"{route[:20]:20} " + " ".join(f"{counts.get(c, 0):>12}" for c in columns))
+    outbox = Outbox(connection)
+    click.echo(f"\nqueued for formatting: {connection.llen(f'rq:queue:{QUEUE_NAME}')}   "
+               f"waiting to post: {sum(outbox.depth().values())}   "
+               f"oldest waiting: {outbox.oldest_pending_age():.0f} s   failed: {FailedList(connection).count()}")
+
+
 def init_app(app) -> None:
-    for command in (sources_command, preview_command, check_config_command, routes_command, failed_command,
-                    replay_command):
+    for command in (sources_command, preview_command, check_config_command, routes_command, channels_command,
+                    send_test_command, deliveries_command, stats_command, failed_command, replay_command):
         app.cli.add_command(command)

@@ -16,8 +16,10 @@ a bad deploy fails loudly at boot instead of at 3 a.m.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import re
+import time
 from dataclasses import dataclass, field
 
 import yaml
@@ -29,6 +31,7 @@ from bot.sources import SOURCES
 from bot.sources.base import Source
 from bot.templates import Template, TemplateError
 
+log = logging.getLogger("relay.config")
 CHANNEL_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -278,3 +281,49 @@ def load_config(path: str, environ=None) -> RelayConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"routes file {path} is not valid YAML: {exc}") from None
     return parse_config(data, environ, path)
+
+
+class ConfigWatcher:
+    """The current routes, reloaded when the file changes (checked at most every `interval` seconds,
+    or at once with `check(force=True)` on SIGHUP). An invalid new file is logged and the previous
+    routes stay in force, so a bad edit never takes the relay down."""
+
+    def __init__(self, path: str, interval: float = 2.0, on_load=None):
+        self.path = path
+        self.interval = interval
+        self.on_load = on_load
+        self._mtime = self._stat()
+        self.current = load_config(path)
+        self._next_check = time.monotonic() + interval
+        if on_load:
+            on_load(self.current)
+
+    def _stat(self) -> int | None:
+        try:
+            return os.stat(self.path).st_mtime_ns
+        except OSError:
+            return None
+
+    def get(self) -> RelayConfig:
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self.interval
+            self.check()
+        return self.current
+
+    def check(self, force: bool = False) -> bool:
+        """Reloads if the file changed (or `force`); returns whether new routes are in force."""
+        mtime = self._stat()
+        if mtime is None or (mtime == self._mtime and not force):
+            return False
+        self._mtime = mtime
+        try:
+            config = load_config(self.path)
+        except ConfigError as exc:
+            log.error("routes file changed but is invalid; keeping the previous routes", extra={"error": str(exc)})
+            return False
+        self.current = config
+        if self.on_load:
+            self.on_load(config)
+        log.info("routes reloaded", extra={"routes": len(config.routes), "path": self.path})
+        return True

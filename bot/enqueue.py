@@ -14,6 +14,7 @@ import redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
+from bot import stats
 from bot.config import Route
 from bot.sources.base import Incoming
 
@@ -57,8 +58,12 @@ def accept(connection: redis.Redis, queue: Queue, route: Route, incoming: Incomi
         if previous is not None:
             return Accepted("duplicate", previous.decode() if isinstance(previous, bytes) else previous)
         try:
-            queue.enqueue_call(JOB_FUNCTION, args=(envelope,), job_id=delivery_id, retry=JOB_RETRY, timeout=JOB_TIMEOUT,
-                               result_ttl=0, failure_ttl=7 * 24 * 3600, description=f"{route.name}:{incoming.event}")
+            with connection.pipeline() as pipe:
+                queue.enqueue_call(JOB_FUNCTION, args=(envelope,), job_id=delivery_id, retry=JOB_RETRY,
+                                   timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=7 * 24 * 3600,
+                                   description=f"{route.name}:{incoming.event}", pipeline=pipe)
+                stats.record(pipe, route.name, "queued")
+                pipe.execute()
         except redis.RedisError:
             # Not queued, so a retry by the sender must not be taken for a duplicate.
             try:

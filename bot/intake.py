@@ -4,54 +4,68 @@ formatting and posting belong to the worker, because senders time out within sec
 from __future__ import annotations
 
 import logging
+import time
 
+import redis
 from flask import Blueprint, current_app, jsonify, request
 
+from bot import stats
 from bot.auth import AuthError, SharedSecret
 from bot.enqueue import QueueUnavailable, accept
 from bot.errors import error_response
+from bot.metrics import observe
 from bot.sources.base import Ignored, PayloadError
 
 bp = Blueprint("intake", __name__)
 log = logging.getLogger("relay.intake")
 
 
-def _ignored(route, reason: str):
-    log.info("ignored", extra={"route": route.name, "reason": reason})
-    return jsonify(status="ignored", reason=reason), 200
-
-
 @bp.post("/hooks/<route_name>")
 def receive(route_name: str):
+    started = time.perf_counter()
     relay = current_app.extensions["relay"]
     route = relay.config.routes.get(route_name)
     if route is None:
+        observe("-", "-", "unknown_route", started)
         return error_response(404, "unknown_route", f"no route named {route_name!r} is configured")
+    outcome, response = _handle(relay, route)
+    observe(route.name, route.source.name, outcome, started)
+    if outcome not in ("queued", "unavailable"):  # queued is counted with the enqueue, in one round trip
+        try:
+            stats.record(relay.redis, route.name, outcome)
+        except redis.RedisError:
+            pass
+    return response
+
+
+def _handle(relay, route):
     body = request.get_data(cache=False)
     try:
         route.authenticate(request.headers, request.args, body)
     except AuthError as exc:
         log.warning("unauthorized", extra={"route": route.name, "reason": str(exc)})
+        relay.note_auth_failure(route)
         # Senders that keep credentials in the URL (Amazon SNS) send Basic auth only when challenged.
         challenge = {"WWW-Authenticate": 'Basic realm="copera-relay"'} if isinstance(route.auth, SharedSecret) else {}
-        return error_response(401, "unauthorized", str(exc), headers=challenge)
+        return "unauthorized", error_response(401, "unauthorized", str(exc), headers=challenge)
     try:
         incoming = route.source.receive(body, request.content_type or "", request.headers,
                                         screen=route.event_filter_reason)
+        reason = route.branch_filter_reason(incoming.branch)
+        if reason:
+            raise Ignored(reason)
     except Ignored as exc:
-        return _ignored(route, exc.reason)
+        log.info("ignored", extra={"route": route.name, "reason": exc.reason})
+        return "ignored", (jsonify(status="ignored", reason=exc.reason), 200)
     except PayloadError as exc:
         log.info("invalid payload", extra={"route": route.name, "reason": exc.message})
-        return error_response(400, "invalid_payload", exc.message, details=exc.details)
-    reason = route.branch_filter_reason(incoming.branch)
-    if reason:
-        return _ignored(route, reason)
+        return "invalid", error_response(400, "invalid_payload", exc.message, details=exc.details)
     try:
         result = accept(relay.redis, relay.queue, route, incoming, request.headers, body)
     except QueueUnavailable:
         log.error("redis unavailable, answering 503", extra={"route": route.name})
-        return error_response(503, "unavailable", "the relay's queue is unavailable; retry later",
-                              headers={"Retry-After": "30"})
+        return "unavailable", error_response(503, "unavailable", "the relay's queue is unavailable; retry later",
+                                             headers={"Retry-After": "30"})
     log.info(result.status, extra={"route": route.name, "event": incoming.event, "delivery_id": result.delivery_id})
     code = 202 if result.status == "queued" else 200
-    return jsonify(status=result.status, delivery_id=result.delivery_id), code
+    return result.status, (jsonify(status=result.status, delivery_id=result.delivery_id), code)

@@ -90,6 +90,7 @@ def process_webhook(envelope: dict) -> dict:
             })
     if items:
         rt.outbox.push(items, marker=delivery_id)
+    rt.history.formatted(envelope, items)
     log.info("formatted", extra={"delivery_id": delivery_id, "route": route.name, "event": envelope["event"],
                                  "messages": len(items)})
     return {"messages": len(items)}

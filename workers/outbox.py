@@ -210,6 +210,16 @@ class Outbox:
         """Returns in-flight items of expired leases to their outboxes; returns how many moved."""
         return int(self._recover(keys=[CHANNELS, READY], args=[PREFIX]))
 
+    def oldest_pending_age(self) -> float:
+        """Seconds since the oldest undelivered message was accepted (0 when none is pending)."""
+        channels = [c.decode() for c in self.redis.smembers(CHANNELS)]
+        pipe = self.redis.pipeline(transaction=False)
+        for ch in channels:
+            pipe.lindex(inflight_key(ch), 0)
+            pipe.lindex(outbox_key(ch), 0)
+        heads = [json.loads(raw)["accepted_at"] for raw in pipe.execute() if raw]
+        return max(0.0, time.time() - min(heads)) if heads else 0.0
+
     def depth(self) -> dict[str, int]:
         """Pending items per channel (for metrics and `stats`)."""
         channels = [c.decode() for c in self.redis.smembers(CHANNELS)]

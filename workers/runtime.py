@@ -7,13 +7,14 @@ import functools
 
 import requests
 
-from bot import logs
-from bot.config import load_config
+from bot import logs, register_route_secrets
+from bot.config import ConfigWatcher
 from bot.enqueue import QUEUE_NAME
 from bot.redis_conn import connect
 from bot.settings import Settings
 from workers.copera_client import CoperaClient
 from workers.dispatcher import Dispatcher
+from workers.history import History
 from workers.job_recovery import JobRecovery
 from workers.notices import Notices
 from workers.outbox import Outbox
@@ -22,9 +23,10 @@ from workers.outbox import Outbox
 class Runtime:
     def __init__(self, settings: Settings, config=None, connection=None):
         self.settings = settings
-        self.config = config if config is not None else load_config(settings.config_path)
-        for route in self.config.routes.values():
-            logs.register_secret(route.secret)
+        self._fixed_config = config
+        self.watcher = None if config is not None else ConfigWatcher(settings.config_path, on_load=self._loaded)
+        if config is not None:
+            register_route_secrets(config)
         logs.register_secret(settings.copera_token)
         # Blocking reads in the delivery loop wait up to a second; leave room above that.
         self.redis = connection or connect(settings.redis_url, socket_timeout=30.0)
@@ -33,8 +35,20 @@ class Runtime:
         client = None if settings.dry_run else CoperaClient(settings.copera_url, settings.copera_token)
         self.http = requests.Session()
         self.job_recovery = JobRecovery(self.redis, QUEUE_NAME)
-        self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices, recovery=self.job_recovery)
+        self.history = History(self.redis)
+        self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices, history=self.history,
+                                     recovery=self.job_recovery)
 
+
+    @property
+    def config(self):
+        """The routes in force; the file is re-read when it changes (or on SIGHUP)."""
+        return self._fixed_config if self._fixed_config is not None else self.watcher.get()
+
+    def _loaded(self, config) -> None:
+        register_route_secrets(config)
+        if getattr(self, "notices", None):
+            self.notices.channel = config.notices_channel
 
     def http_get(self, url: str) -> None:
         """GETs a URL a sender asked the relay to visit (already validated by the source)."""

@@ -1,0 +1,102 @@
+"""Delivery history and delivery-side counters, kept in Redis so that any process can show them.
+
+- `relay:delivery:<id>`: one webhook's story (received, event, rendered message, outcome, Copera
+  status, attempts), kept a week; `relay:deliveries:<route>` lists the newest ids per route.
+- `relay:counters`: monotonic counters (posted/failed by route and Copera status, retries, limiter
+  waits, digests) that the web process exposes at /metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import redis
+
+from bot import stats
+
+COUNTERS = "relay:counters"
+KEEP_SECONDS = 7 * 24 * 3600
+
+
+def _key(delivery_id: str) -> str:
+    return f"relay:delivery:{delivery_id}"
+
+
+def _list_key(route: str) -> str:
+    return f"relay:deliveries:{route}"
+
+
+class History:
+    def __init__(self, connection: redis.Redis, size: int | None = None):
+        self.redis = connection
+        self.size = size or int(os.environ.get("RELAY_HISTORY_SIZE", "100"))
+
+    def formatted(self, envelope: dict, items: list[dict]) -> None:
+        """Records a webhook once the worker has turned it into messages."""
+        route = envelope["route"]
+        entry = {
+            "delivery_id": envelope["delivery_id"], "route": route, "source": envelope["source"],
+            "event": envelope["event"], "received_at": envelope.get("received_at"), "formatted_at": time.time(),
+            "messages": len(items), "channels": json.dumps(sorted({i["channel"] for i in items})),
+            "text": items[0]["text"] if items else "", "outcome": "pending" if items else "nothing to post",
+            "attempts": 0,
+        }
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(_key(entry["delivery_id"]), mapping={k: ("" if v is None else v) for k, v in entry.items()})
+        pipe.expire(_key(entry["delivery_id"]), KEEP_SECONDS)
+        pipe.lpush(_list_key(route), entry["delivery_id"])
+        pipe.ltrim(_list_key(route), 0, self.size - 1)
+        stats.record(pipe, route, "formatted")
+        pipe.execute()
+
+    def delivery(self, items: list[dict], outcome: str, result) -> None:
+        """Records the result of one post (which may carry several webhooks, as a digest)."""
+        status = str(result.status) if result.status is not None else "none"
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        for delivery_id in {i["delivery_id"] for i in items}:
+            key = _key(delivery_id)
+            pipe.hset(key, mapping={"outcome": outcome, "copera_status": status, "updated_at": now,
+                                    "reason": result.reason or ""})
+            pipe.hincrby(key, "attempts", 1)
+        for item in items:
+            route = item["route"]
+            if outcome == "posted":
+                pipe.hincrby(COUNTERS, f"posted|{route}|{status}", 1)
+            elif outcome == "failed":
+                pipe.hincrby(COUNTERS, f"failed|{route}|{status}", 1)
+            stats.record(pipe, route, outcome)
+        if outcome in ("retrying", "rate_limited"):
+            reason = "rate_limited" if outcome == "rate_limited" else "error"
+            pipe.hincrby(COUNTERS, f"retries|{reason}", 1)
+        if outcome == "posted" and len(items) > 1:
+            pipe.hincrby(COUNTERS, "digests", 1)
+            pipe.hincrby(COUNTERS, "digest_events", len(items))
+        pipe.execute()
+
+    def limiter_wait(self, seconds: float) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hincrby(COUNTERS, "ratelimiter_waits", 1)
+        pipe.hincrbyfloat(COUNTERS, "ratelimiter_wait_seconds", seconds)
+        pipe.execute()
+
+    def recent(self, route: str | None, routes: list[str], limit: int = 20) -> list[dict]:
+        """Newest first, for one route or all of them."""
+        ids: list[str] = []
+        for name in [route] if route else routes:
+            ids += [i.decode() for i in self.redis.lrange(_list_key(name), 0, limit - 1)]
+        pipe = self.redis.pipeline(transaction=False)
+        for delivery_id in ids:
+            pipe.hgetall(_key(delivery_id))
+        entries = []
+        for raw in pipe.execute():
+            if raw:
+                entry = {k.decode(): v.decode() for k, v in raw.items()}
+                entry["received_at"] = float(entry.get("received_at") or 0)
+                entry["attempts"] = int(entry.get("attempts") or 0)
+                entry["channels"] = json.loads(entry.get("channels") or "[]")
+                entries.append(entry)
+        entries.sort(key=lambda e: e["received_at"], reverse=True)
+        return entries[:limit]
