@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import redis
 from flask import Flask
@@ -32,8 +33,7 @@ class Relay:
         self.settings = settings
         self._fixed_config = config
         self._watcher = None
-        self._redis = None
-        self._queue = None
+        self._local = threading.local()
 
     @property
     def config(self) -> RelayConfig:
@@ -46,9 +46,11 @@ class Relay:
 
     @property
     def redis(self):
-        if self._redis is None:
-            self._redis = connect(self.settings.redis_url)
-        return self._redis
+        """This thread's Redis client (one connection per request thread: no pool to contend on)."""
+        client = getattr(self._local, "redis", None)
+        if client is None:
+            client = self._local.redis = connect(self.settings.redis_url, single_connection=True)
+        return client
 
     def note_auth_failure(self, route) -> None:
         """Counts failed authentications per route; the tenth in ten minutes raises a notice."""
@@ -69,12 +71,13 @@ class Relay:
             pass
 
     @property
-    def queue(self):
-        if self._queue is None:
-            from bot.enqueue import queue_for
+    def enqueuer(self):
+        enqueuer = getattr(self._local, "enqueuer", None)
+        if enqueuer is None:
+            from bot.enqueue import Enqueuer
 
-            self._queue = queue_for(self.redis)
-        return self._queue
+            enqueuer = self._local.enqueuer = Enqueuer(self.redis)
+        return enqueuer
 
 
 def create_app(settings: Settings | None = None, config: RelayConfig | None = None) -> Flask:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -24,6 +25,13 @@ def init_app(app) -> None:
         if exc.code == 413:
             message = f"body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes"
         return error_response(exc.code or 500, _LABELS.get(exc.code, exc.name.lower().replace(" ", "_")), message)
+
+    @app.errorhandler(redis.RedisError)
+    def _redis_error(exc: redis.RedisError):
+        # Whatever asked Redis, an outage is a 503 the sender can retry, never a 500.
+        app.logger.error("redis unavailable: %s", type(exc).__name__)
+        return error_response(503, "unavailable", "the relay's queue is unavailable; retry later",
+                              headers={"Retry-After": "30"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from bot import stats
 from bot.auth import AuthError, SharedSecret
-from bot.enqueue import QueueUnavailable, accept
+from bot.enqueue import QueueUnavailable
 from bot.errors import error_response
 from bot.metrics import observe
 from bot.sources.base import Ignored, PayloadError
@@ -38,6 +38,17 @@ def receive(route_name: str):
     return response
 
 
+def _over_route_limit(relay, route) -> int:
+    """Counts this authenticated request in the route's current minute; returns seconds to wait if over."""
+    now = time.time()
+    key = f"relay:intake-limit:{route.name}:{int(now // 60)}"
+    pipe = relay.redis.pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, 120)
+    count = pipe.execute()[0]
+    return int(60 - now % 60) + 1 if count > route.max_requests_per_minute else 0
+
+
 def _handle(relay, route):
     body = request.get_data(cache=False)
     try:
@@ -48,6 +59,12 @@ def _handle(relay, route):
         # Senders that keep credentials in the URL (Amazon SNS) send Basic auth only when challenged.
         challenge = {"WWW-Authenticate": 'Basic realm="copera-relay"'} if isinstance(route.auth, SharedSecret) else {}
         return "unauthorized", error_response(401, "unauthorized", str(exc), headers=challenge)
+    if route.max_requests_per_minute:
+        retry_after = _over_route_limit(relay, route)
+        if retry_after:
+            return "rate_limited", error_response(
+                429, "rate_limited", f"route {route.name} accepts {route.max_requests_per_minute} requests a minute",
+                headers={"Retry-After": str(retry_after)})
     try:
         incoming = route.source.receive(body, request.content_type or "", request.headers,
                                         screen=route.event_filter_reason)
@@ -61,7 +78,7 @@ def _handle(relay, route):
         log.info("invalid payload", extra={"route": route.name, "reason": exc.message})
         return "invalid", error_response(400, "invalid_payload", exc.message, details=exc.details)
     try:
-        result = accept(relay.redis, relay.queue, route, incoming, request.headers, body)
+        result = relay.enqueuer.accept(route, incoming, request.headers, body)
     except QueueUnavailable:
         log.error("redis unavailable, answering 503", extra={"route": route.name})
         return "unavailable", error_response(503, "unavailable", "the relay's queue is unavailable; retry later",

@@ -137,3 +137,14 @@ def test_dry_run_renders_and_logs_without_sending(make_relay, copera, caplog):
     assert copera.messages == []
     assert any(getattr(r, "text", "") == "🔵 **hello dry run**" for r in caplog.records)
     assert TOKEN not in caplog.text
+
+
+def test_per_route_intake_limit_answers_429_with_retry_after(make_relay):
+    relay = make_relay({"g": {**GENERIC["generic"], "max_requests_per_minute": 3}})
+    responses = [relay.post("g", {"message": f"m{i}"}, BEARER) for i in range(7)]
+    codes = [r.status_code for r in responses]
+    # Three per minute window; seven quick requests span at most two windows.
+    assert codes[:3] == [202, 202, 202] and codes.count(202) <= 6 and 429 in codes
+    limited = next(r for r in responses if r.status_code == 429)
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61 and limited.json["error"] == "rate_limited"
+    assert relay.post("g", {"message": "x"}, {"Authorization": "Bearer wrong"}).status_code == 401

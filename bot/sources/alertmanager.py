@@ -19,14 +19,14 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import SharedSecret
 from bot.message import Message, rank, severity_of
-from bot.sources.base import Event, Lenient, Source
+from bot.sources.base import Event, Lenient, Source, StrMap
 
 MAX_ALERTS = 10
 MAX_LABELS = 6
 
 
 def _str_map():
-    return fields.Dict(keys=fields.Str(), values=fields.Str(), allow_none=True)
+    return StrMap(allow_none=True)
 
 
 class AlertSchema(Lenient):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-from marshmallow import INCLUDE, Schema, ValidationError
+from marshmallow import INCLUDE, Schema, ValidationError, fields
 
 from bot.auth import SharedSecret
 from bot.message import Message
@@ -32,6 +32,21 @@ class Lenient(Schema):
 
     class Meta:
         unknown = INCLUDE
+
+
+class StrMap(fields.Field):
+    """A JSON object of string keys and string values (labels, annotations). Checked in one pass:
+    marshmallow's `Dict(keys=Str(), values=Str())` runs two fields per entry, which dominates
+    validating a label-heavy alert group."""
+
+    default_error_messages = {"invalid": "Not a mapping of strings to strings."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise self.make_error("invalid")
+        return value
 
 
 class PayloadError(Exception):
@@ -135,7 +150,8 @@ class Source:
             raise PayloadError("body is not valid UTF-8") from None
         except (ValueError, RecursionError):
             raise PayloadError("body is not valid JSON") from None
-        if json_depth(value) > MAX_JSON_DEPTH:
+        # A body with fewer brackets than the limit cannot nest deeper; skip the walk for those.
+        if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
             raise PayloadError(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
         return value
 
