@@ -8,7 +8,7 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Intake work is short and CPU-bound with one Redis round trip; threads keep a worker answering
 # while another request waits on Redis.
-worker_class = "gthread"
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("WEB_THREADS", "4"))
 # Load the app (and validate the routes file) once in the master: a bad file stops the process
 # at boot with the route and field named, instead of every worker crashing in a loop.

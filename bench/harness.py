@@ -69,7 +69,8 @@ class Stack:
                 log = open(self.tmp / f"{kind}{i}.log", "wb")
                 self.procs.append(subprocess.Popen(["bash", "-c", "exec " + kinds[kind]], cwd=ROOT, env=self.env,
                                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        self.wait_healthy()
+        if "web" in self.kinds:
+            self.wait_healthy()
         return self
 
     def wait_healthy(self, timeout: float = 60):
