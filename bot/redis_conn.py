@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 
 def connect(url: str, socket_timeout: float | None = 5.0, single_connection: bool = False) -> redis.Redis:
@@ -17,7 +19,11 @@ def connect(url: str, socket_timeout: float | None = 5.0, single_connection: boo
     `single_connection` gives a client that keeps one connection instead of a pool: for a client
     used by one thread only, it halves the client-side cost of every command.
     """
-    kwargs = {"socket_connect_timeout": 2.0, "socket_timeout": socket_timeout, "health_check_interval": 30}
+    # One quick retry on a dropped connection: after a Redis restart the first command on a kept-open
+    # connection fails even though the server is back.
+    kwargs = {"socket_connect_timeout": 2.0, "socket_timeout": socket_timeout, "health_check_interval": 30,
+              "retry": Retry(ExponentialBackoff(cap=0.2, base=0.01), 2),
+              "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
     if url.startswith("rediss://") and os.environ.get("REDIS_TLS_VERIFY", "0") != "1":
         kwargs["ssl_cert_reqs"] = None
     return redis.Redis.from_url(url, single_connection_client=single_connection, **kwargs)
