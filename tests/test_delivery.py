@@ -200,3 +200,16 @@ def test_old_messages_are_not_starved_by_urgent_ones():
     # A critical message outranks an info message only if it arrived less than the boost later.
     assert priority_boost(Message("x", severity="critical")) <= 300
     assert priority_boost(Message("x", severity="critical", status="resolved")) == 0
+
+
+def test_a_sender_that_keeps_failing_authentication_raises_one_notice(make_relay, copera, caplog):
+    relay = make_relay(ROUTES, extra={"notices_channel": OTHER_CHANNEL})
+    with caplog.at_level("WARNING", logger="relay.notices"):
+        for _ in range(25):
+            assert relay.post("ops", {"message": "x"}, {"Authorization": "Bearer not-the-secret"}).status_code == 401
+    relay.work()
+    notices = copera.texts(OTHER_CHANNEL)
+    assert len(notices) == 1
+    assert "route ops: 10 requests in 10 minutes failed authentication" in notices[0]
+    assert SECRET not in notices[0] and "not-the-secret" not in notices[0]
+    assert sum("failed authentication" in r.getMessage() for r in caplog.records) == 1
