@@ -20,19 +20,42 @@ MAX_MESSAGE = 10_000
 _INLINE_SPECIAL = re.compile(r"([\\`*<>~|]|\](?=[(\[:]))")
 _UNDERSCORE_AT_EDGE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 # Markup that only counts at the start of a line: headings, quotes, list items, rules.
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
-_MENTION = re.compile(r"@(everyone|channel|here|all)\b", re.IGNORECASE)
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)](?:[ \t]|$)))", re.MULTILINE)
+# A channel-wide mention, also when a joiner is slipped between `@` and the word or the `@` is
+# the fullwidth form; and Slack's `<!here>` broadcasts (text escapes `<`, code does not).
+_MENTION = re.compile(r"([@\uff20])[\u200c\u200d]*(everyone|channel|here|all)\b", re.IGNORECASE)
+_BROADCAST = re.compile(r"<!(?=(?:everyone|channel|here)\b)", re.IGNORECASE)
+# An `&` that would start an entity reference: `&#64;everyone` renders as "@everyone".
+_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 _SAFE_SCHEMES = {"http", "https", "mailto"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# Control characters (line breaks other than \n are normalised first), bidi overrides, isolates
+# and marks, and invisible characters that only serve to disguise text (zero-width space, word
+# joiner, BOM, soft hyphen). ZWJ/ZWNJ stay: emoji sequences and several scripts need them.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+    r"\u200b\u2060\ufeff\u00ad\u180e]"
+)
+# The emoji that start the relay's own status lines (`bot.message.EMOJI`, digests). Payload text
+# that starts a line with one of them is shown with the emoji in code, so it cannot pass for one.
+STATUS_EMOJI = ("🚨", "🔴", "🟠", "🔵", "✅", "📦")
+_STATUS_START = re.compile(r"^((?:[^\S\n]|[\u200c\u200d])*)(" + "|".join(STATUS_EMOJI) + r")(\ufe0f?)",
+                           re.MULTILINE)
 
 ZWSP = "\u200b"
 
 
 def clean(value) -> str:
-    """Returns `value` as a string without control or bidi-override characters."""
+    """Returns `value` as a string without control, bidi or invisible characters; every line break
+    becomes `\\n` (CommonMark also ends a line at a lone `\\r`)."""
     if value is None:
         return ""
-    return _CONTROL.sub("", str(value))
+    return _CONTROL.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def defuse(s: str) -> str:
+    """Makes channel-wide mentions inert (a zero-width space after `@` or `<!`), keeping the text."""
+    s = _MENTION.sub(lambda m: "@" + ZWSP + m.group(2), s)
+    return _BROADCAST.sub("<!" + ZWSP, s)
 
 
 def text(value, limit: int | None = None) -> str:
@@ -40,13 +63,21 @@ def text(value, limit: int | None = None) -> str:
     s = clean(value)
     if limit is not None:
         s = shorten(s, limit)
-    return _LINE_START.sub(_escape_line_start, _escape_inline(s))
+    return _escape_block_start(_escape_inline(s))
+
+
+def _escape_block_start(s: str) -> str:
+    """Escapes what only counts at the start of a line (or of a list item's content): headings,
+    quotes, list markers, rules, and the status emoji the relay starts its own messages with."""
+    s = _LINE_START.sub(_escape_line_start, s)
+    return _STATUS_START.sub(lambda m: f"{m.group(1)}`{m.group(2)}{m.group(3)}`", s)
 
 
 def _escape_inline(s: str) -> str:
     s = _INLINE_SPECIAL.sub(r"\\\1", s)
     s = _UNDERSCORE_AT_EDGE.sub(r"\\_", s)
-    return _MENTION.sub(lambda m: "@" + ZWSP + m.group(1), s)
+    s = _ENTITY.sub(r"\\&", s)
+    return defuse(s)
 
 
 def _escape_line_start(m: re.Match) -> str:
@@ -91,7 +122,8 @@ def safe_url(url) -> str | None:
         return None
     if parts.scheme.lower() != "mailto" and not parts.netloc:
         return None
-    return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+    return (url.replace("\\", "%5C").replace("(", "%28").replace(")", "%29").replace("<", "%3C")
+            .replace(">", "%3E"))
 
 
 def link(label, url, limit: int = 200) -> str:
@@ -102,7 +134,8 @@ def link(label, url, limit: int = 200) -> str:
         shown = re.sub(r"(?<!\\)([\[\]])", r"\\\1", shown)
     shown = shown or "link"
     target = safe_url(url)
-    return f"[{shown}]({target})" if target else shown
+    # Without a link the label stands on its own, possibly first in a line or list item.
+    return f"[{shown}]({target})" if target else _escape_block_start(shown)
 
 
 def _balanced(s: str) -> bool:
@@ -124,7 +157,7 @@ def code(value, limit: int = 200) -> str:
     longest = max((len(r) for r in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if s.startswith("`") or s.endswith("`") else ""
-    return f"{fence}{pad}{s}{pad}{fence}"
+    return f"{fence}{pad}{defuse(s)}{pad}{fence}"
 
 
 def bold(value, limit: int | None = 300) -> str:
@@ -147,7 +180,7 @@ def quote(value, limit: int = 1000, max_lines: int = 15) -> str:
 
 def fenced(value, lang: str = "", limit: int = 3000) -> str:
     """A fenced code block whose fence is longer than any backtick run inside, cut to `limit`."""
-    s = clean(value).replace("\r\n", "\n").rstrip("\n")
+    s = defuse(clean(value).rstrip("\n"))
     if len(s) > limit:
         s = s[:limit].rstrip("\n") + "\n…"
     longest = max((len(r) for r in re.findall(r"`{3,}", s)), default=0)
@@ -195,18 +228,30 @@ def fit(blocks: list[str], limit: int = MAX_MESSAGE) -> str:
     return "\n\n".join(out)[:limit]
 
 
+_FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+
+
 def _cut_block(block: str, room: int) -> str:
+    """The lines of `block` that fit in `room`; a code fence open at the cut (wherever in the block
+    it started) is closed after an ellipsis, so the cut never swallows what follows."""
     lines = block.split("\n")
-    opener = re.match(r"`{3,}", lines[0])
-    closer = opener.group(0) if opener else ""
-    budget = room - (len(closer) + 3 if closer else 0)
+    longest_fence = max((len(m.group(1)) for m in map(_FENCE_LINE.fullmatch, lines) if m), default=0)
+    budget = room - (longest_fence + 3 if longest_fence else 0)
     kept: list[str] = []
     size = 0
+    fence = None
     for line in lines:
         if size + len(line) + 1 > budget:
             break
         kept.append(line)
         size += len(line) + 1
-    if closer and kept and len(kept) < len(lines):
-        kept += ["…", closer]
+        m = _FENCE_LINE.fullmatch(line)
+        if m:
+            run, rest = m.groups()
+            if fence is None and not (run[0] == "`" and "`" in rest):
+                fence = run
+            elif fence and run[0] == fence[0] and len(run) >= len(fence) and not rest.strip():
+                fence = None
+    if fence and len(kept) < len(lines):
+        kept += ["…", fence]
     return "\n".join(kept)

@@ -63,6 +63,14 @@ def _group_name(p: dict, alerts: list[dict]) -> str:
     return f"{title} — {', '.join(grouped)}" if grouped else title
 
 
+def _truncated(p: dict) -> int:
+    """`truncatedAlerts` as a count: marshmallow's Int also validates "3" and 3.0, which arrive as is."""
+    try:
+        return max(0, int(p.get("truncatedAlerts") or 0))
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
 def _label_codes(labels: dict) -> str:
     shown = [md.code(f"{k}={v}", 80) for k, v in sorted(labels.items()) if k != "alertname"]
     return " ".join(shown[:MAX_LABELS]) + (" …" if len(shown) > MAX_LABELS else "")
@@ -130,7 +138,7 @@ def alert_messages(
         if not alerts:
             continue
         status = "resolved" if resolved else "firing"
-        total = len(alerts) + ((p.get("truncatedAlerts") or 0) if p.get("status") == status else 0)
+        total = len(alerts) + (_truncated(p) if p.get("status") == status else 0)
         items = [_alert_item(a, p, show_names, links) for a in alerts[:MAX_ALERTS]]
         body = [
             *common_text,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
@@ -25,6 +26,7 @@ from bot.auth import SharedSecret
 from bot.message import Message
 
 MAX_JSON_DEPTH = 64
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class Lenient(Schema):
@@ -145,7 +147,9 @@ class Source:
     @staticmethod
     def _json(body: bytes) -> object:
         try:
-            value = json.loads(body)
+            # Strict UTF-8 (RFC 8259), not json.loads(bytes): that decodes with "surrogatepass" and
+            # would let UTF-8-encoded surrogates through as unencodable strings.
+            value = json.loads(body.decode("utf-8-sig"))
         except UnicodeDecodeError:
             raise PayloadError("body is not valid UTF-8") from None
         except (ValueError, RecursionError):
@@ -153,6 +157,13 @@ class Source:
         # A body with fewer brackets than the limit cannot nest deeper; skip the walk for those.
         if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
             raise PayloadError(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        # JSON may escape a lone UTF-16 surrogate ("\ud800"), which no UTF-8 text can hold: such a
+        # string breaks every later step (Redis, logs, Copera), so it is refused here.
+        if _SURROGATE_ESCAPE.search(body):
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise PayloadError("body is not valid JSON: it has an unpaired surrogate (\\ud800-\\udfff)") from None
         return value
 
     def detect_event(self, payload, headers: Mapping) -> str | None:

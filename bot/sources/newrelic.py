@@ -102,10 +102,18 @@ def _extra_fields(p: dict) -> list:
     return extra[:MAX_EXTRA_FIELDS]
 
 
+def _int(value) -> int | None:
+    """An Int field as validated: marshmallow also accepts "42" and 42.0, the formatter sees those."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def format_issue(p: dict) -> Message:
     state = (p.get("state") or "").upper()
     closed = is_recovery(state)
-    opened, updated = p.get("createdAt"), p.get("updatedAt")
+    opened, updated = _int(p.get("createdAt")), _int(p.get("updatedAt"))
     open_for = duration((updated - opened) / 1000) if closed and opened and updated else ""
     info = [
         ("State", md.code(state) if state else ""),
@@ -113,7 +121,7 @@ def format_issue(p: dict) -> Message:
         ("Policies", _names(p.get("alertPolicyNames"))),
         ("Conditions", _names(p.get("alertConditionNames"))),
         ("Entities", _names(p.get("impactedEntities"))),
-        ("Incidents", str(p["totalIncidents"]) if (p.get("totalIncidents") or 0) > 1 else ""),
+        ("Incidents", str(_int(p.get("totalIncidents"))) if (_int(p.get("totalIncidents")) or 0) > 1 else ""),
         ("Acknowledged by", md.inline(p.get("owner")) if p.get("owner") not in (None, "", "N/A") else ""),
         ("Open for", open_for),
         *_extra_fields(p),

@@ -312,7 +312,7 @@ class Sentry(Source):
         "Sentry → Settings → Developer Settings → Custom Integration: Webhook URL https://<relay>/hooks/<route>, "
         "subscribe to issue/error/comment and enable Alert Rule Action; use its Client Secret as the route secret"
     )
-    auth = HmacSignature("Sentry-Hook-Signature")
+    auth = HmacSignature("Sentry-Hook-Signature", timestamp_header="Sentry-Hook-Timestamp")
     event_header = "Sentry-Hook-Resource"
     delivery_headers = ("Request-ID",)
     events = {

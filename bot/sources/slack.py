@@ -118,12 +118,14 @@ def _mrkdwn(value, inline: bool = False) -> str:
     """Slack mrkdwn as Copera markdown; `inline` keeps it on one line (list items, fields)."""
     value = value if isinstance(value, str) else ""
     parts, pos = [], 0
+    # The start of the value counts as a line start even inline: the result is stripped, and may
+    # be shown as a block of its own (a footer), where `# x` or `✅ x` would be markup again.
     for m in _FENCE.finditer(value):
-        parts.append(_spans(value[pos : m.start()], inline, line_start=not inline))
+        parts.append(_spans(value[pos : m.start()], inline, line_start=not inline or pos == 0))
         code = _unescape(m.group(1)).strip("\n")
         parts.append(md.code(code) if inline else f"\n{md.fenced(code)}\n")
         pos = m.end()
-    parts.append(_spans(value[pos:], inline, line_start=not inline))
+    parts.append(_spans(value[pos:], inline, line_start=not inline or pos == 0))
     return "".join(parts).strip()
 
 
