@@ -89,12 +89,13 @@ def create_app(settings: Settings | None = None, config: RelayConfig | None = No
     app.json.sort_keys = False
     app.extensions["relay"] = Relay(settings, config)
 
-    from bot import cli, errors, health, intake, metrics
+    from bot import cli, errors, health, intake, metrics, openapi
 
     errors.init_app(app)
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
+    openapi.init_app(app)
     if settings.admin_token:
         from bot import admin
 
