@@ -6,8 +6,10 @@ import tempfile
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Intake work is short and CPU-bound with one Redis round trip; threads keep a worker answering
-# while another request waits on Redis.
+# Measured with bench/intake.py on 2 cores (docs/performance.md): gthread 2x4 ~2,100 req/s and
+# sync x3 ~1,940 req/s were equal within noise; gthread 3x2 and sync x2/x4 were slower. gthread is
+# kept because a slow client then occupies a thread, not a whole process. Intake is CPU-bound with
+# one Redis round trip per webhook, during which the other threads run.
 worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("WEB_THREADS", "4"))
 # Load the app (and validate the routes file) once in the master: a bad file stops the process
