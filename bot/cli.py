@@ -9,6 +9,7 @@ import click
 import redis
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.datastructures import Headers
 
 from bot.config import ConfigError
 from bot.message import Message, render
@@ -50,18 +51,6 @@ def sources_command(as_json: bool):
         click.echo(f"{'':18} events: {', '.join(d['events'])}")
 
 
-class _Headers(dict):
-    def __init__(self, items):
-        super().__init__({k.lower(): v for k, v in items})
-
-    def get(self, key, default=None):
-        return super().get(key.lower(), default)
-
-    def getlist(self, key):
-        value = self.get(key)
-        return [] if value is None else [value]
-
-
 @click.command("preview")
 @click.argument("source")
 @click.argument("payload_file", type=click.File("rb"))
@@ -78,7 +67,7 @@ def preview_command(source: str, payload_file, event: str | None, headers, form:
         hdrs.append((src.event_header, event))
     ctype = "application/x-www-form-urlencoded" if form else "application/json"
     try:
-        incoming = src.receive(payload_file.read(), ctype, _Headers(hdrs))
+        incoming = src.receive(payload_file.read(), ctype, Headers(hdrs))
     except Ignored as exc:
         click.echo(f"ignored: {exc.reason}")
         return

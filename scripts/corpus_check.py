@@ -23,25 +23,12 @@ sys.path.insert(0, ROOT)
 CONFORMANCE = os.path.join(ROOT, "..", "shared", "conformance")
 sys.path.insert(0, CONFORMANCE)
 
-from run import ZULIP_TO_RELAY, encode, facts, has_fact, payload_text, plan  # noqa: E402
+from werkzeug.datastructures import Headers  # noqa: E402
 
 from bot.message import render  # noqa: E402
 from bot.sources import SOURCES  # noqa: E402
 from bot.sources.base import Ignored, PayloadError  # noqa: E402
-
-
-class Headers(dict):
-    """Case-insensitive header lookup, like the request headers the relay sees."""
-
-    def __init__(self, items):
-        super().__init__({k.lower(): v for k, v in items.items()})
-
-    def get(self, key, default=None):
-        return super().get(key.lower(), default)
-
-    def getlist(self, key):
-        v = self.get(key)
-        return [] if v is None else [v]
+from run import ZULIP_TO_RELAY, encode, facts, has_fact, payload_text, plan  # noqa: E402
 
 
 def run_case(source, case):

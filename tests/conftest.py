@@ -3,6 +3,7 @@ on loopback, and a relay (Flask app + worker runtime) wired to both."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -106,7 +107,7 @@ class Relay:
         self.redis = self.runtime.redis
 
     def post(self, route: str, body, headers=None, **kw):
-        data = body if isinstance(body, (bytes, str)) else __import__("json").dumps(body)
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         return self.client.post(f"/hooks/{route}", data=data, headers=hdrs, **kw)
 

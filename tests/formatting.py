@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from werkzeug.datastructures import Headers
+
 from bot.message import render
 from bot.sources import SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-class Headers(dict):
-    """Case-insensitive headers with `getlist`, like Werkzeug's."""
-
-    def __init__(self, items=None):
-        super().__init__({k.lower(): v for k, v in (items or {}).items()})
-
-    def get(self, key, default=None):
-        return super().get(key.lower(), default)
-
-    def getlist(self, key):
-        value = self.get(key)
-        return [] if value is None else [value]
 
 
 def fixture_bytes(source: str, fixture: str) -> bytes:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields
+from marshmallow import INCLUDE, Schema, fields
 
 from bot.auth import SharedSecret
 from bot.message import Message
@@ -270,7 +270,3 @@ def _schema_instance(schema: type[Schema]) -> Schema:
     if inst is None:
         inst = _SCHEMAS[schema] = schema()
     return inst
-
-
-def validation_errors(error: ValidationError) -> dict:
-    return _flatten_errors(error.messages)
