@@ -193,13 +193,31 @@ def test_urgent_messages_go_first_when_the_budget_is_short(make_relay, copera):
     assert [m["channel"] for m in copera.messages] == [OTHER_CHANNEL, CHANNEL]
 
 
-def test_old_messages_are_not_starved_by_urgent_ones():
-    from bot.message import Message
-    from workers.jobs import priority_boost
+def test_old_messages_are_not_starved_by_urgent_ones(redis_url):
+    import redis as redis_lib
 
-    # A critical message outranks an info message only if it arrived less than the boost later.
-    assert priority_boost(Message("x", severity="critical")) <= 300
-    assert priority_boost(Message("x", severity="critical", status="resolved")) == 0
+    from bot.message import Message
+    from workers.jobs import PRIORITY_BOOST, priority_boost
+    from workers.outbox import Outbox
+
+    outbox = Outbox(redis_lib.Redis.from_url(redis_url))
+    now = time.time()
+    boost = priority_boost(Message("x", severity="critical"))
+    assert boost == PRIORITY_BOOST["critical"] and priority_boost(Message("x", severity="info")) == 0
+
+    def item(channel, accepted_at, severity):
+        score = accepted_at - priority_boost(Message("x", severity=severity))
+        return {"id": channel, "delivery_id": channel, "route": "r", "channel": channel, "text": "t", "name": None,
+                "severity": severity, "status": None, "accepted_at": accepted_at, "score": score}
+
+    # An info message that has waited longer than the boost goes before a critical one that just came.
+    outbox.push([item(CHANNEL, now - boost - 1, "info"), item(OTHER_CHANNEL, now, "critical")])
+    assert outbox.claim("w", 10) == CHANNEL
+    # A fresher info message waits behind the critical one.
+    third = "64b7f0c2e4b0a1a2b3c4d5ff"
+    outbox.push([item(third, now - 5, "info")])
+    assert outbox.claim("w", 10) == OTHER_CHANNEL
+    assert outbox.claim("w", 10) == third
 
 
 def test_a_sender_that_keeps_failing_authentication_raises_one_notice(make_relay, copera, caplog):
