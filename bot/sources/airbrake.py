@@ -77,13 +77,11 @@ def format_error(p: dict) -> Message:
 
 class Airbrake(Source):
     name = "airbrake"
+    only_event = "error"
     title = "Airbrake"
     setup = "Project → Settings → Integrations → Webhook: URL https://<relay>/hooks/<route>?token=<secret>"
     schema = AirbrakeSchema
     events = {"error": Event(format_error)}
-
-    def detect_event(self, payload, headers):
-        return "error"
 
     def payload_delivery_id(self, event, payload):
         # Each delivery reports a new notice, so its id tells a redelivery from a new occurrence.

@@ -115,6 +115,8 @@ class Source:
     setup: str = ""
     auth = SharedSecret()
     event_header: str | None = None
+    # For senders with a single kind of payload: the event every payload of theirs is.
+    only_event: str | None = None
     # Header(s) carrying the sender's own delivery id, used to recognise redeliveries.
     delivery_headers: tuple[str, ...] = ()
     # How long a delivery key is remembered. Sender ids are unique, so a day; derived keys (body
@@ -167,11 +169,11 @@ class Source:
         return value
 
     def detect_event(self, payload, headers: Mapping) -> str | None:
-        """The event name; by default the value of `event_header`."""
+        """The event name; by default the value of `event_header`, else `only_event`."""
         if self.event_header:
             value = headers.get(self.event_header)
             return value.strip() if value else None
-        return None
+        return self.only_event
 
     def delivery_key(self, event: str, payload, headers: Mapping, body: bytes) -> tuple[str, int]:
         """(key, seconds to remember it): the sender's delivery id, else a hash of the body."""

@@ -59,6 +59,7 @@ def format_build(p: dict):
 
 class CodeShip(Source):
     name = "codeship"
+    only_event = "build"
     title = "CodeShip"
     setup = (
         "Project settings → Notifications → New notification → Webhook: URL "
@@ -66,9 +67,6 @@ class CodeShip(Source):
     )
     schema = CodeShipSchema
     events = {"build": Event(format_build)}
-
-    def detect_event(self, payload, headers):
-        return "build"
 
     def payload_delivery_id(self, event, payload):
         build = payload["build"]

@@ -32,6 +32,7 @@ def format_message(p: dict) -> Message:
 
 class Generic(Source):
     name = "generic"
+    only_event = "message"
     title = "Generic JSON"
     setup = (
         'POST JSON {"message": "...", "title"?, "level"?: info|success|warning|error|critical, "url"?} '
@@ -39,9 +40,6 @@ class Generic(Source):
     )
     schema = GenericSchema
     events = {"message": Event(format_message)}
-
-    def detect_event(self, payload, headers):
-        return "message"
 
 
 SOURCE = Generic()

@@ -40,14 +40,12 @@ def format_deploy(p: dict):
 
 class Heroku(Source):
     name = "heroku"
+    only_event = "deploy"
     title = "Heroku"
     setup = "heroku addons:create deployhooks:http --url='https://<relay>/hooks/<route>?token=<secret>'"
     schema = HerokuSchema
     form_fields_payload = True
     events = {"deploy": Event(format_deploy)}
-
-    def detect_event(self, payload, headers):
-        return "deploy"
 
 
 SOURCE = Heroku()

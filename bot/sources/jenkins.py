@@ -68,6 +68,7 @@ def format_build(p: dict):
 
 class Jenkins(Source):
     name = "jenkins"
+    only_event = "build"
     title = "Jenkins"
     setup = (
         "Job → Job Notifications → Add Endpoint (Notification plugin): Format JSON, Protocol HTTP, "
@@ -75,9 +76,6 @@ class Jenkins(Source):
     )
     schema = JenkinsSchema
     events = {"build": Event(format_build)}
-
-    def detect_event(self, payload, headers):
-        return "build"
 
     def ignore_reason(self, event, payload):
         phase = payload["build"]["phase"]

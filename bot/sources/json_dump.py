@@ -22,15 +22,13 @@ def format_json(payload) -> Message:
 
 class JsonDump(Source):
     name = "json"
+    only_event = "json"
     title = "Any JSON"
     setup = (
         "Point any tool that posts JSON at https://<relay>/hooks/<route> with Authorization: Bearer <secret> "
         "(or append ?token=<secret>); the body is posted as a code block"
     )
     events = {"json": Event(format_json)}
-
-    def detect_event(self, payload, headers):
-        return "json"
 
 
 SOURCE = JsonDump()

@@ -359,13 +359,11 @@ def _has_content(p: dict) -> bool:
 
 class Slack(Source):
     name = "slack"
+    only_event = "message"
     title = "Slack-compatible webhook"
     setup = "Paste https://<relay>/hooks/<route>?token=<secret> wherever the tool asks for a Slack incoming-webhook URL"
     schema = SlackSchema
     events = {"message": Event(format_message)}
-
-    def detect_event(self, payload, headers):
-        return "message"
 
     def ignore_reason(self, event, payload):
         return None if _has_content(payload) else "the message has no text, blocks or attachments"

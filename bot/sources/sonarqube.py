@@ -106,6 +106,7 @@ def format_analysis(p: dict):
 
 class SonarQube(Source):
     name = "sonarqube"
+    only_event = "analysis"
     title = "SonarQube"
     setup = (
         "Project Settings (or Administration → Configuration) → Webhooks → Create: URL "
@@ -113,9 +114,6 @@ class SonarQube(Source):
     )
     schema = SonarQubeSchema
     events = {"analysis": Event(format_analysis)}
-
-    def detect_event(self, payload, headers):
-        return "analysis"
 
     def payload_delivery_id(self, event, payload):
         # A changed issue re-sends the analysis's task id with a new quality gate, at a new time.

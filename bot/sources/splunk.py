@@ -51,6 +51,7 @@ def format_alert(p: dict) -> Message:
 
 class Splunk(Source):
     name = "splunk"
+    only_event = "alert"
     title = "Splunk"
     setup = (
         "Saved search → Edit alert → Add actions → Webhook: URL https://<relay>/hooks/<route>?token=<secret> "
@@ -58,9 +59,6 @@ class Splunk(Source):
     )
     schema = AlertSchema
     events = {"alert": Event(format_alert)}
-
-    def detect_event(self, payload, headers):
-        return "alert"
 
 
 SOURCE = Splunk()

@@ -61,6 +61,7 @@ def format_build(p: dict):
 
 class Travis(Source):
     name = "travis"
+    only_event = "build"
     title = "Travis CI"
     setup = (
         "In .travis.yml: notifications: webhooks: urls: [https://<relay>/hooks/<route>?token=<secret>] "
@@ -68,9 +69,6 @@ class Travis(Source):
     )
     schema = TravisSchema
     events = {"build": Event(format_build, Build)}
-
-    def detect_event(self, payload, headers):
-        return "build"
 
     def branch(self, event, payload):
         return payload.get("branch")
