@@ -288,10 +288,9 @@ def stats_command():
     for route in sorted(set(data) | set(_config_or_exit().routes)):
         counts = data.get(route, {})
         click.echo(f"{route[:20]:20} " + " ".join(f"{counts.get(c, 0):>12}" for c in columns))
-    outbox = Outbox(connection)
-    click.echo(f"\nqueued for formatting: {connection.llen(f'rq:queue:{QUEUE_NAME}')}   "
-               f"waiting to post: {sum(outbox.depth().values())}   "
-               f"oldest waiting: {outbox.oldest_pending_age():.0f} s   failed: {FailedList(connection).count()}")
+    waiting, oldest = Outbox(connection).backlog()
+    click.echo(f"\nqueued for formatting: {connection.llen(f'rq:queue:{QUEUE_NAME}')}   waiting to post: {waiting}   "
+               f"oldest waiting: {oldest:.0f} s   failed: {FailedList(connection).count()}")
 
 
 def init_app(app) -> None:

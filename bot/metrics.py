@@ -60,9 +60,7 @@ class RedisCollector:
         try:
             raw = {k.decode(): float(v) for k, v in self.redis.hgetall(COUNTERS).items()}
             queue_depth = self.redis.llen(f"rq:queue:{QUEUE_NAME}")
-            outbox = Outbox(self.redis)
-            depth = sum(outbox.depth().values())
-            oldest = outbox.oldest_pending_age()
+            depth, oldest = Outbox(self.redis).backlog()
             failed = self.redis.zcard(FAILED_INDEX)
             up = 1
         except redis.RedisError:

@@ -231,3 +231,20 @@ def test_a_sender_that_keeps_failing_authentication_raises_one_notice(make_relay
     assert "route ops: 10 requests in 10 minutes failed authentication" in notices[0]
     assert SECRET not in notices[0] and "not-the-secret" not in notices[0]
     assert sum("failed authentication" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_backlog_counts_pending_and_in_flight_and_ages_the_oldest(redis_url):
+    import redis as redis_lib
+
+    from workers.outbox import Outbox
+
+    outbox = Outbox(redis_lib.Redis.from_url(redis_url))
+    assert outbox.backlog() == (0, 0.0)
+    now = time.time()
+    outbox.push([{"id": str(i), "delivery_id": str(i), "route": "r", "channel": ch, "text": "t", "name": None,
+                  "severity": "info", "status": None, "accepted_at": now - age, "score": now - age}
+                 for i, (ch, age) in enumerate([(CHANNEL, 30), (CHANNEL, 5), (OTHER_CHANNEL, 10)])])
+    channel = outbox.claim("w", 10)
+    outbox.take(channel, 1)  # one message in flight still counts
+    count, oldest = outbox.backlog()
+    assert count == 3 and 29 < oldest < 40

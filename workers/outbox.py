@@ -210,22 +210,19 @@ class Outbox:
         """Returns in-flight items of expired leases to their outboxes; returns how many moved."""
         return int(self._recover(keys=[CHANNELS, READY], args=[PREFIX]))
 
-    def oldest_pending_age(self) -> float:
-        """Seconds since the oldest undelivered message was accepted (0 when none is pending)."""
-        channels = [c.decode() for c in self.redis.smembers(CHANNELS)]
-        pipe = self.redis.pipeline(transaction=False)
-        for ch in channels:
-            pipe.lindex(inflight_key(ch), 0)
-            pipe.lindex(outbox_key(ch), 0)
-        heads = [json.loads(raw)["accepted_at"] for raw in pipe.execute() if raw]
-        return max(0.0, time.time() - min(heads)) if heads else 0.0
-
-    def depth(self) -> dict[str, int]:
-        """Pending items per channel (for metrics and `stats`)."""
+    def backlog(self) -> tuple[int, float]:
+        """(messages not yet delivered, seconds since the oldest of them was accepted; 0 if none),
+        in one pass over the channels, for metrics and `stats`."""
         channels = [c.decode() for c in self.redis.smembers(CHANNELS)]
         pipe = self.redis.pipeline(transaction=False)
         for ch in channels:
             pipe.llen(outbox_key(ch))
             pipe.llen(inflight_key(ch))
-        counts = pipe.execute()
-        return {ch: counts[2 * i] + counts[2 * i + 1] for i, ch in enumerate(channels)}
+            pipe.lindex(inflight_key(ch), 0)
+            pipe.lindex(outbox_key(ch), 0)
+        replies = pipe.execute()
+        count, heads = 0, []
+        for i in range(0, len(replies), 4):
+            count += replies[i] + replies[i + 1]
+            heads += [json.loads(raw)["accepted_at"] for raw in replies[i + 2 : i + 4] if raw]
+        return count, (max(0.0, time.time() - min(heads)) if heads else 0.0)
