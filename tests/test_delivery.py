@@ -245,6 +245,6 @@ def test_backlog_counts_pending_and_in_flight_and_ages_the_oldest(redis_url):
                   "severity": "info", "status": None, "accepted_at": now - age, "score": now - age}
                  for i, (ch, age) in enumerate([(CHANNEL, 30), (CHANNEL, 5), (OTHER_CHANNEL, 10)])])
     channel = outbox.claim("w", 10)
-    outbox.take(channel, 1)  # one message in flight still counts
+    outbox.take(channel, "w", 1)  # one message in flight still counts
     count, oldest = outbox.backlog()
     assert count == 3 and 29 < oldest < 40

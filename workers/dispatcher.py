@@ -9,6 +9,7 @@ before a channel is leased and is never counted as a failed attempt.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -31,6 +32,57 @@ SWEEP_EVERY = 5.0
 IDLE_WAIT = 1.0
 
 
+class LeaseKeeper:
+    """Renews the leases of the posts this process has in progress, so that a slow Copera (a post
+    can take as long as the client's timeout) never outlasts a lease and hands the channel's
+    in-flight items to another worker mid-post. One thread serves every delivery thread.
+
+    A stall of the whole process (GC, a starved machine) can still let a lease expire; the outbox
+    then re-queues the items and refuses the stalled holder's acknowledgement, so the cost is a
+    possible duplicate, never a loss."""
+
+    def __init__(self, outbox: Outbox, lease_seconds: float):
+        self.outbox = outbox
+        self.lease_seconds = lease_seconds
+        self.held: dict[tuple[str, str], bool] = {}
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def holding(self, channel: str, owner: str):
+        """Keeps `owner`'s lease on `channel` fresh for the duration of the block."""
+        with self.lock:
+            self.held[(channel, owner)] = True
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.held.pop((channel, owner), None)
+
+    def renew_all(self) -> None:
+        with self.lock:
+            held = list(self.held)
+        for channel, owner in held:
+            try:
+                if not self.outbox.renew(channel, owner, self.lease_seconds):
+                    log.warning("lease on a channel expired during a post; its messages may be posted twice",
+                                extra={"channel": channel})
+            except redis.RedisError as exc:
+                log.warning("could not renew a lease", extra={"channel": channel, "error": str(exc)})
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.lease_seconds / 3)
+            with self.lock:
+                if not self.held:
+                    self.thread = None
+                    return
+            self.renew_all()
+
+
 def backoff(attempt: int) -> float:
     """Exponential backoff with jitter: 1–2 s, 2–4 s, … capped at 150–300 s."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempt - 1)))
@@ -48,6 +100,7 @@ class Dispatcher:
         self.outbox = Outbox(connection)
         self.failed = FailedList(connection)
         self.limiter = RateLimiter(connection, settings.copera_token, settings.rate_limit_per_minute)
+        self.leases = LeaseKeeper(self.outbox, settings.lease_seconds)
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self._next_sweep = 0.0
@@ -129,12 +182,15 @@ class Dispatcher:
 
     def deliver(self, channel: str, owner: str) -> None:
         count = digest.select(self.outbox.peek(channel, digest.MAX_ITEMS))
-        items = self.outbox.take(channel, count) if count else []
+        items = self.outbox.take(channel, owner, count) if count else []
+        if items is None:  # the lease expired before the take (a stall): its next holder serves it
+            return
         if not items:
             self.outbox.ack(channel, owner)
             return
         text = digest.compose(items)
-        result = self.post(channel, text, items[0].get("name"))
+        with self.leases.holding(channel, owner):
+            result = self.post(channel, text, items[0].get("name"))
         self.settle(channel, owner, items, result)
 
     def post(self, channel: str, text: str, name: str | None) -> SendResult:
@@ -147,7 +203,8 @@ class Dispatcher:
         ids = [i["delivery_id"] for i in items]
         extra = {"channel": channel, "delivery_ids": ids, "messages": len(items), "copera_status": result.status}
         if result.outcome == "ok":
-            self.outbox.ack(channel, owner)
+            if not self.outbox.ack(channel, owner, items):
+                log.warning("posted after the channel's lease expired; a copy may be posted again", extra=extra)
             log.info("posted", extra=extra)
             self._record(items, "posted", result)
             return
@@ -173,7 +230,7 @@ class Dispatcher:
 
     def _give_up(self, channel, owner, items, result: SendResult, extra, note: str = "") -> None:
         self.failed.add(items, result.status, (result.reason or "") + note)
-        self.outbox.ack(channel, owner)
+        self.outbox.ack(channel, owner, items)
         log.error("delivery failed for good", extra={**extra, "reason": result.reason + note})
         self._record(items, "failed", result)
         if self.notices and result.status in (403, 404):

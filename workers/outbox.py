@@ -75,7 +75,14 @@ end
 return false
 """
 
+# Only the lease holder takes. Items still in flight when a lease was (re)claimed belong to a holder
+# that stalled or died without a sweep having run yet: they go back to the head of the outbox first,
+# so the new holder neither drops them on its ack nor posts out of order.
 _TAKE = """
+if redis.call('GET', KEYS[3]) ~= ARGV[2] then return false end
+local stale = redis.call('LRANGE', KEYS[2], 0, -1)
+for i = #stale, 1, -1 do redis.call('LPUSH', KEYS[1], stale[i]) end
+redis.call('DEL', KEYS[2])
 local items = redis.call('LPOP', KEYS[1], ARGV[1])
 if items then
   for _, item in ipairs(items) do redis.call('RPUSH', KEYS[2], item) end
@@ -84,10 +91,26 @@ end
 return {}
 """
 
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+# Settles the holder's in-flight items. A holder whose lease expired (a stall longer than the lease:
+# GC, a starved machine, a slow Copera without renewal) no longer owns them: the sweep or the next
+# holder has put them back, so it changes nothing there. After a success it still removes its own
+# items from the outbox where they wait again (not yet re-taken), which avoids most re-posts; a copy
+# already re-taken may be posted twice, never lost. Returns 1 if the lease was held, else 0.
 _RELEASE = _MIN_SCORE_LUA + """
 local inflight, outbox, lease, ready, state = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local mode, owner, ch = ARGV[1], ARGV[2], ARGV[4]
 local nb = tonumber(ARGV[3])
+if redis.call('GET', lease) ~= owner then
+  if mode == 'ack' then
+    for i = 5, #ARGV do redis.call('LREM', outbox, 1, ARGV[i]) end
+  end
+  return 0
+end
 if mode == 'retry' then
   local items = redis.call('LRANGE', inflight, 0, -1)
   for i = #items, 1, -1 do redis.call('LPUSH', outbox, items[i]) end
@@ -97,7 +120,7 @@ else
   nb = 0
 end
 redis.call('DEL', inflight)
-if redis.call('GET', lease) == owner then redis.call('DEL', lease) end
+redis.call('DEL', lease)
 if redis.call('LLEN', outbox) > 0 then
   local score = min_score(outbox)
   if nb > score then score = nb end
@@ -130,6 +153,12 @@ return moved
 """
 
 
+def _encode(item: dict) -> str:
+    """The stored form of an item. Decoding and encoding again gives the same string (JSON keeps key
+    order and float repr), which is how a holder that lost its lease finds its items by value."""
+    return json.dumps(item, separators=(",", ":"))
+
+
 def outbox_key(channel: str) -> str:
     return f"{PREFIX}outbox:{channel}"
 
@@ -153,6 +182,7 @@ class Outbox:
         self._claim = connection.register_script(_CLAIM)
         self._take = connection.register_script(_TAKE)
         self._release = connection.register_script(_RELEASE)
+        self._renew = connection.register_script(_RENEW)
         self._recover = connection.register_script(_RECOVER)
 
     def push(self, items: list[dict], marker: str | None = None) -> int:
@@ -163,7 +193,7 @@ class Outbox:
         for item in items:
             ch = item["channel"]
             keys += [outbox_key(ch), lease_key(ch), state_key(ch)]
-            args += [ch, json.dumps(item, separators=(",", ":")), item["score"]]
+            args += [ch, _encode(item), item["score"]]
         return int(self._push(keys=keys, args=args))
 
     def next_ready_in(self) -> float | None:
@@ -181,27 +211,31 @@ class Outbox:
     def peek(self, channel: str, count: int) -> list[dict]:
         return [json.loads(raw) for raw in self.redis.lrange(outbox_key(channel), 0, count - 1)]
 
-    def take(self, channel: str, count: int) -> list[dict]:
-        """Moves the first `count` pending items of a leased channel to its in-flight list."""
-        return [json.loads(raw) for raw in self._take(keys=[outbox_key(channel), inflight_key(channel)], args=[count])]
+    def take(self, channel: str, owner: str, count: int) -> list[dict] | None:
+        """Moves the first `count` pending items of a channel `owner` leases to its in-flight list;
+        None if the lease is no longer `owner`'s."""
+        raws = self._take(keys=[outbox_key(channel), inflight_key(channel), lease_key(channel)], args=[count, owner])
+        return None if raws is None else [json.loads(raw) for raw in raws]
 
     def renew(self, channel: str, owner: str, lease_seconds: float) -> bool:
-        key = lease_key(channel)
-        if self.redis.get(key) != owner.encode():
-            return False
-        return bool(self.redis.pexpire(key, int(lease_seconds * 1000)))
+        """Extends `owner`'s lease; False if it expired and may be someone else's now."""
+        return bool(self._renew(keys=[lease_key(channel)], args=[owner, int(lease_seconds * 1000)]))
 
-    def _finish(self, channel: str, owner: str, mode: str, not_before: float = 0.0) -> None:
+    def _finish(self, channel: str, owner: str, mode: str, not_before: float = 0.0,
+                items: list[dict] = ()) -> bool:
         keys = [inflight_key(channel), outbox_key(channel), lease_key(channel), READY, state_key(channel)]
-        self._release(keys=keys, args=[mode, owner, not_before, channel])
+        args = [mode, owner, not_before, channel, *(_encode(i) for i in items)]
+        return bool(self._release(keys=keys, args=args))
 
-    def ack(self, channel: str, owner: str) -> None:
-        """The in-flight items are done (delivered, or recorded as failed); release the channel."""
-        self._finish(channel, owner, "ack")
+    def ack(self, channel: str, owner: str, items: list[dict] = ()) -> bool:
+        """The in-flight `items` are done (delivered, or recorded as failed); releases the channel.
+        Returns False if the lease had expired: then copies of `items` may be posted again."""
+        return self._finish(channel, owner, "ack", items=items)
 
-    def retry_later(self, channel: str, owner: str, not_before: float) -> None:
-        """Puts the in-flight items back at the head of the outbox; the channel waits until `not_before`."""
-        self._finish(channel, owner, "retry", not_before)
+    def retry_later(self, channel: str, owner: str, not_before: float) -> bool:
+        """Puts the in-flight items back at the head of the outbox; the channel waits until `not_before`.
+        Returns False if the lease had expired (the items are already back in the outbox)."""
+        return self._finish(channel, owner, "retry", not_before)
 
     def attempts(self, channel: str) -> int:
         return int(self.redis.hincrby(state_key(channel), "attempts", 1))
