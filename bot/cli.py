@@ -204,7 +204,8 @@ def failed_command(limit: int, as_json: bool):
         click.echo("no failed deliveries")
         return
     for e in entries:
-        click.echo(f"{e['id']}  route={e['route']} channel={e['channel']} status={e.get('copera_status')} "
+        where = f"channel={e['channel']}" if e.get("channel") else "webhook (not formatted)"
+        click.echo(f"{e['id']}  route={e['route']} {where} status={e.get('copera_status')} "
                    f"reason={e.get('reason')!r}")
 
 
@@ -214,33 +215,22 @@ def failed_command(limit: int, as_json: bool):
 @click.option("--all", "replay_all", is_flag=True, help="Replay every failed message.")
 def replay_command(ids, replay_all: bool):
     """Queue failed messages again (by id, or --all); the worker sends them in order."""
-    import time
-
+    from bot.enqueue import Enqueuer
     from workers.failed import FailedList
     from workers.outbox import Outbox
 
     if not ids and not replay_all:
         raise click.UsageError("give one or more ids, or --all")
     connection = _redis_or_exit()
-    failed, outbox = FailedList(connection), Outbox(connection)
+    failed = FailedList(connection)
     targets = failed.ids() if replay_all else list(ids)
-    entries = []
-    for item_id in targets:
-        entry = failed.pop(item_id)
-        if entry is None:
-            click.echo(f"no failed message with id {item_id}", err=True)
-        else:
-            entries.append(entry)
-    # Replayed messages go out in the order their webhooks were first accepted.
-    entries.sort(key=lambda e: e.get("accepted_at", 0))
-    now = time.time()
-    items = [{**{k: v for k, v in e.items() if k not in ("failed_at", "copera_status", "reason")},
-              "accepted_at": now, "score": now} for e in entries]
-    if items:
-        outbox.push(items)
-    done = len(items)
-    click.echo(f"queued {done} message(s) again")
-    if done < len(targets):
+    replayed, missing = failed.replay(targets, Outbox(connection), Enqueuer(connection).requeue)
+    for item_id in missing:
+        click.echo(f"no failed message with id {item_id}", err=True)
+    webhooks = sum(1 for e in replayed if e.get("kind") == "webhook")
+    click.echo(f"queued {len(replayed) - webhooks} message(s) again"
+               + (f" and {webhooks} webhook(s) for formatting" if webhooks else ""))
+    if missing:
         sys.exit(1)
 
 
@@ -289,8 +279,11 @@ def stats_command():
         counts = data.get(route, {})
         click.echo(f"{route[:20]:20} " + " ".join(f"{counts.get(c, 0):>12}" for c in columns))
     waiting, oldest = Outbox(connection).backlog()
+    failed = FailedList(connection)
+    dropped = failed.dropped()
     click.echo(f"\nqueued for formatting: {connection.llen(f'rq:queue:{QUEUE_NAME}')}   waiting to post: {waiting}   "
-               f"oldest waiting: {oldest:.0f} s   failed: {FailedList(connection).count()}")
+               f"oldest waiting: {oldest:.0f} s   failed: {failed.count()}"
+               + (f" ({dropped} older entries dropped at the {failed.max_entries:,} cap)" if dropped else ""))
 
 
 def init_app(app) -> None:

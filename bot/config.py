@@ -159,11 +159,11 @@ class Route:
             return f"branch {branch} is not in this route's branches"
         return None
 
-    def wants(self, message: Message) -> bool:
-        """Applies the filters that need the formatted message (severity, branch)."""
+    def filter_reason(self, message: Message) -> str | None:
+        """Why the filters that need the formatted message (severity, branch) drop it, or None."""
         if self.min_severity and message.status != "resolved" and rank(message.severity) > rank(self.min_severity):
-            return False
-        return self.branch_filter_reason(message.branch) is None
+            return f"severity {message.severity} is below this route's min_severity {self.min_severity}"
+        return self.branch_filter_reason(message.branch)
 
     def destinations(self, message: Message) -> list[str]:
         """The channel of the first rule that matches the message (a rule without `when` always does)."""

@@ -87,6 +87,13 @@ class Enqueuer:
             self._template = json.dumps({k: encoder.encode(v).decode() for k, v in fields.items()})
         return self._template
 
+    def requeue(self, envelope: dict, pipeline=None):
+        """Queues an accepted webhook's job again (replay of a webhook on the failed list), through
+        RQ's public API; with `pipeline`, as part of the caller's transaction."""
+        return self.queue.enqueue_call(JOB_FUNCTION, args=(envelope,), retry=JOB_RETRY, timeout=JOB_TIMEOUT,
+                                       result_ttl=0, failure_ttl=JOB_FAILURE_TTL,
+                                       description=f"{envelope['route']}:{envelope['event']}", pipeline=pipeline)
+
     @staticmethod
     def job_data(envelope: dict) -> bytes:
         """RQ's serialized call (JSON serializer). Stored uncompressed, which RQ reads as is."""

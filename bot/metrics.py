@@ -37,6 +37,7 @@ _SCALARS = {
     "ratelimiter_wait_seconds": ("relay_ratelimiter_wait_seconds", "Seconds posts waited for the rate limiter."),
     "digests": ("relay_digests", "Posts that combined several messages."),
     "digest_events": ("relay_digest_events", "Messages sent inside digests."),
+    "failed_dropped": ("relay_failed_dropped", "Failed-list entries dropped at its size bound (oldest first)."),
 }
 
 

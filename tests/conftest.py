@@ -113,12 +113,12 @@ class Relay:
 
     def work(self, timeout: float = 10.0):
         """Runs queued jobs (burst, in this process) and then the delivery loop until idle."""
-        from rq import SimpleWorker
         from rq.serializers import JSONSerializer
 
         from bot.enqueue import QUEUE_NAME
+        from workers.__main__ import RelayWorker
 
-        SimpleWorker([QUEUE_NAME], connection=self.redis, serializer=JSONSerializer).work(burst=True)
+        RelayWorker([QUEUE_NAME], connection=self.redis, serializer=JSONSerializer).work(burst=True)
         self.runtime.dispatcher.drain(timeout)
 
 

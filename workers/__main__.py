@@ -26,6 +26,7 @@ from bot.config import ConfigError
 from bot.enqueue import QUEUE_NAME
 from bot.settings import Settings, SettingsError
 from workers import runtime as runtime_module
+from workers.jobs import record_job_failure
 
 log = logging.getLogger("relay.worker")
 
@@ -37,9 +38,14 @@ JOB_HEARTBEAT_TTL = 20
 
 
 class RelayWorker(SimpleWorker):
-    """SimpleWorker that also tells the delivery threads to stop on SIGTERM/SIGINT."""
+    """SimpleWorker that also tells the delivery threads to stop on SIGTERM/SIGINT, and puts a
+    webhook whose job failed for the last time on the relay's failed list."""
 
     on_stop = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.push_exc_handler(record_job_failure)
 
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         return JOB_HEARTBEAT_TTL

@@ -1,43 +1,77 @@
-"""Dead letters: messages Copera refused for good, or that could not be delivered in time.
+"""Dead letters: messages Copera refused for good or that could not be delivered in time, and
+webhooks the worker could not turn into messages at all.
 
-Each entry keeps the rendered message, the channel and Copera's reason, so `flask --app bot failed`
-explains what happened and `flask --app bot replay` can send it again once the cause is fixed.
+Each message entry keeps the rendered message, the channel and Copera's reason, so `flask --app bot
+failed` explains what happened and `flask --app bot replay` can send it again once the cause is
+fixed. A webhook entry (`kind: webhook`, keyed by its delivery id) keeps the accepted webhook
+itself, so replaying it formats it again.
+
+The list is bounded: past `MAX_ENTRIES` the oldest entries go, and each one dropped is counted
+(`failed_dropped` in the delivery counters, `relay_failed_dropped_total` at /metrics) and logged,
+so the bound never loses a failure silently.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import redis
+
+from workers.history import COUNTERS
+
+log = logging.getLogger("relay.failed")
 
 FAILED = "relay:failed"
 FAILED_INDEX = "relay:failed:index"
 MAX_ENTRIES = 10_000
 
+# Adds entries and trims the oldest past the bound in one step; returns the ids it dropped.
+_ADD = """
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  redis.call('HSET', KEYS[1], ARGV[2 * i + 2], ARGV[2 * i + 3])
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2 * i + 2])
+end
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[1])
+if excess <= 0 then return {} end
+local oldest = redis.call('ZRANGE', KEYS[2], 0, excess - 1)
+redis.call('HDEL', KEYS[1], unpack(oldest))
+redis.call('ZREM', KEYS[2], unpack(oldest))
+redis.call('HINCRBY', KEYS[3], 'failed_dropped', #oldest)
+return oldest
+"""
+
 
 class FailedList:
-    def __init__(self, connection: redis.Redis):
+    def __init__(self, connection: redis.Redis, max_entries: int = MAX_ENTRIES):
         self.redis = connection
+        self.max_entries = max_entries
+        self._add = connection.register_script(_ADD)
 
     def add(self, items: list[dict], status: int | None, reason: str) -> None:
+        """Records messages given up on (outbox items), with Copera's status and reason."""
         now = time.time()
-        pipe = self.redis.pipeline()
-        for item in items:
-            entry = {**item, "failed_at": now, "copera_status": status, "reason": reason}
-            pipe.hset(FAILED, item["id"], json.dumps(entry))
-            pipe.zadd(FAILED_INDEX, {item["id"]: now})
-        pipe.execute()
-        self._trim()
+        self._store([{**item, "failed_at": now, "copera_status": status, "reason": reason} for item in items], now)
 
-    def _trim(self) -> None:
-        excess = self.redis.zcard(FAILED_INDEX) - MAX_ENTRIES
-        if excess > 0:
-            oldest = self.redis.zrange(FAILED_INDEX, 0, excess - 1)
-            pipe = self.redis.pipeline()
-            pipe.hdel(FAILED, *oldest)
-            pipe.zrem(FAILED_INDEX, *oldest)
-            pipe.execute()
+    def add_webhook(self, envelope: dict, reason: str) -> None:
+        """Records an accepted webhook that could not be formatted into messages."""
+        now = time.time()
+        self._store([{"id": envelope["delivery_id"], "kind": "webhook", "delivery_id": envelope["delivery_id"],
+                      "route": envelope["route"], "event": envelope["event"], "source": envelope["source"],
+                      "channel": None, "accepted_at": float(envelope.get("received_at") or now),
+                      "failed_at": now, "copera_status": None, "reason": reason, "envelope": envelope}], now)
+
+    def _store(self, entries: list[dict], now: float) -> None:
+        args: list = [self.max_entries, len(entries), now]
+        for entry in entries:
+            args += [entry["id"], json.dumps(entry)]
+        dropped = self._add(keys=[FAILED, FAILED_INDEX, COUNTERS], args=args)
+        if dropped:
+            log.warning("failed list is full; dropped the oldest entries",
+                        extra={"dropped": len(dropped), "max_entries": self.max_entries,
+                               "ids": [d.decode() for d in dropped[:20]]})
 
     def list(self, limit: int = 50) -> list[dict]:
         """Newest first."""
@@ -49,14 +83,40 @@ class FailedList:
     def count(self) -> int:
         return int(self.redis.zcard(FAILED_INDEX))
 
-    def pop(self, item_id: str) -> dict | None:
-        """Removes and returns one entry (for replay)."""
-        pipe = self.redis.pipeline()
-        pipe.hget(FAILED, item_id)
-        pipe.hdel(FAILED, item_id)
-        pipe.zrem(FAILED_INDEX, item_id)
-        raw = pipe.execute()[0]
-        return json.loads(raw) if raw else None
+    def dropped(self) -> int:
+        """How many entries the bound has dropped since the counters began."""
+        return int(self.redis.hget(COUNTERS, "failed_dropped") or 0)
 
     def ids(self) -> list[str]:
         return [i.decode() for i in self.redis.zrange(FAILED_INDEX, 0, -1)]
+
+    def replay(self, ids: list[str], outbox, requeue) -> tuple[list[dict], list[str]]:
+        """Queues entries again and removes them from the list in one transaction, so a crash
+        half-way neither loses an entry nor queues it twice. Messages go back to their outboxes in
+        the order their webhooks were first accepted; webhook entries go through `requeue(envelope,
+        pipeline)`. Returns (entries replayed, ids not found)."""
+        while True:
+            with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(FAILED_INDEX)
+                    raws = pipe.hmget(FAILED, ids) if ids else []
+                    entries = sorted((json.loads(r) for r in raws if r), key=lambda e: e.get("accepted_at", 0))
+                    missing = [i for i, r in zip(ids, raws, strict=True) if not r]
+                    if not entries:
+                        return [], missing
+                    now = time.time()
+                    messages = [{**{k: v for k, v in e.items() if k not in ("failed_at", "copera_status", "reason")},
+                                 "accepted_at": now, "score": now} for e in entries if e.get("kind") != "webhook"]
+                    pipe.multi()
+                    if messages:
+                        outbox.push(messages, client=pipe)
+                    for e in entries:
+                        if e.get("kind") == "webhook":
+                            requeue(e["envelope"], pipe)
+                    found = [e["id"] for e in entries]
+                    pipe.hdel(FAILED, *found)
+                    pipe.zrem(FAILED_INDEX, *found)
+                    pipe.execute()
+                    return entries, missing
+                except redis.WatchError:
+                    continue

@@ -28,28 +28,62 @@ def _list_key(route: str) -> str:
     return f"relay:deliveries:{route}"
 
 
+# Writes a webhook's first record; returns 0 (changing nothing) if it exists, as after a re-run job
+# or when its outcome was already recorded. Two records may be replaced: a webhook that failed
+# unformatted, by its formatting once it is replayed (ARGV[5] = 'formatted'); and a "pending"
+# webhook whose job then failed for good before its messages were queued (ARGV[5] = 'unformatted').
+_RECORD_FIRST = """
+local current = redis.call('HGET', KEYS[1], 'outcome')
+local replaceable = (ARGV[5] == 'formatted' and redis.call('HGET', KEYS[1], 'unformatted') == '1')
+  or (ARGV[5] == 'unformatted' and current == 'pending')
+if current and not replaceable then return 0 end
+redis.call('HDEL', KEYS[1], 'unformatted')
+redis.call('HSET', KEYS[1], 'outcome', ARGV[1], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if not current then
+  redis.call('LPUSH', KEYS[2], ARGV[3])
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+end
+return 1
+"""
+
+
 class History:
     def __init__(self, connection: redis.Redis, size: int | None = None):
         self.redis = connection
         self.size = size or int(os.environ.get("RELAY_HISTORY_SIZE", "100"))
+        self._record_first = connection.register_script(_RECORD_FIRST)
 
-    def formatted(self, envelope: dict, items: list[dict]) -> None:
-        """Records a webhook once the worker has turned it into messages."""
-        route = envelope["route"]
-        entry = {
-            "delivery_id": envelope["delivery_id"], "route": route, "source": envelope["source"],
+    def formatted(self, envelope: dict, items: list[dict], reason: str | None = None) -> None:
+        """Records a webhook once the worker has turned it into messages (before they are queued,
+        so that a fast post's "posted" is never overwritten); `reason` says why there is nothing
+        to post. A re-run of the same job changes nothing."""
+        outcome = "pending" if items else "nothing to post"
+        fields = {
+            "delivery_id": envelope["delivery_id"], "route": envelope["route"], "source": envelope["source"],
             "event": envelope["event"], "received_at": envelope.get("received_at"), "formatted_at": time.time(),
             "messages": len(items), "channels": json.dumps(sorted({i["channel"] for i in items})),
-            "text": items[0]["text"] if items else "", "outcome": "pending" if items else "nothing to post",
-            "attempts": 0,
+            "text": items[0]["text"] if items else "", "reason": reason or "", "attempts": 0,
         }
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hset(_key(entry["delivery_id"]), mapping={k: ("" if v is None else v) for k, v in entry.items()})
-        pipe.expire(_key(entry["delivery_id"]), KEEP_SECONDS)
-        pipe.lpush(_list_key(route), entry["delivery_id"])
-        pipe.ltrim(_list_key(route), 0, self.size - 1)
-        stats.record(pipe, route, "formatted")
-        pipe.execute()
+        self._first_record(envelope, outcome, fields, "formatted" if items else "nothing", "formatted")
+
+    def unformatted(self, envelope: dict, reason: str) -> None:
+        """Records a webhook that went to the failed list without being formatted."""
+        fields = {"delivery_id": envelope["delivery_id"], "route": envelope["route"], "source": envelope["source"],
+                  "event": envelope["event"], "received_at": envelope.get("received_at"), "messages": 0,
+                  "channels": "[]", "text": "", "reason": reason, "attempts": 0, "unformatted": 1}
+        self._first_record(envelope, "failed", fields, "failed", "unformatted")
+
+    def _first_record(self, envelope: dict, outcome: str, fields: dict, stat: str, writer: str) -> None:
+        key, route = _key(envelope["delivery_id"]), envelope["route"]
+        mapping = {k: ("" if v is None else v) for k, v in fields.items()}
+        args = [outcome, KEEP_SECONDS, envelope["delivery_id"], self.size, writer]
+        for k, v in mapping.items():
+            args += [k, v]
+        if self._record_first(keys=[key, _list_key(route)], args=args):
+            pipe = self.redis.pipeline(transaction=False)
+            stats.record(pipe, route, stat)
+            pipe.execute()
 
     def delivery(self, items: list[dict], outcome: str, result) -> None:
         """Records the result of one post (which may carry several webhooks, as a digest)."""

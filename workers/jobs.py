@@ -11,7 +11,10 @@ import logging
 import time
 import uuid
 
+from rq.timeouts import JobTimeoutException
+
 from bot import markdown as md
+from bot.enqueue import JOB_FUNCTION
 from bot.message import Message, render
 from bot.sources import SOURCES
 from bot.templates import TemplateError
@@ -39,6 +42,22 @@ def _fallback(envelope: dict, error: str) -> Message:
     )
 
 
+def _side_effect_failed(source, envelope: dict, error: str) -> Message:
+    """Said in the channel when the work a sender asked for (e.g. confirming an SNS subscription)
+    failed, so that a person can do it by hand; the event's own message follows."""
+    return Message(
+        title=f"{source.title}: the relay could not act on this {envelope['event']}",
+        severity="warning",
+        body=[md.fields([("Delivery", md.code(envelope["delivery_id"])), ("Error", md.inline(error, 300))])],
+    )
+
+
+def _error(exc: BaseException) -> str:
+    # HTTP errors name the URL, which may carry a sender's one-time token: the status is enough.
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else f": {exc}")
+
+
 def _text(route, message: Message, envelope: dict) -> str:
     if route.template is None:
         return render(message)
@@ -52,29 +71,59 @@ def _text(route, message: Message, envelope: dict) -> str:
         return render(message)
 
 
+def _messages(rt, source, route, envelope: dict) -> tuple[list[Message], list[Message]]:
+    """The event's messages, and warnings that are said whatever the route's filters are."""
+    warnings = []
+    try:
+        source.side_effect(envelope["event"], envelope["payload"], route, rt.http_get)
+    except JobTimeoutException:
+        raise
+    except Exception as exc:
+        log.error("sender's request failed", extra={"delivery_id": envelope["delivery_id"], "route": route.name,
+                                                    "error": _error(exc)})
+        warnings.append(_side_effect_failed(source, envelope, _error(exc)))
+    try:
+        messages = source.format(envelope["event"], envelope["payload"])
+    except JobTimeoutException:  # RQ's job timeout: the job fails and is retried, never a fallback
+        raise
+    except Exception as exc:  # a formatter bug must not lose the event
+        log.exception("formatter failed", extra={"delivery_id": envelope["delivery_id"], "route": route.name})
+        messages = [_fallback(envelope, f"{type(exc).__name__}: {exc}")]
+    return messages, warnings
+
+
 def process_webhook(envelope: dict) -> dict:
-    """Formats one accepted webhook and queues its messages for delivery."""
+    """Formats one accepted webhook and queues its messages for delivery.
+
+    Every accepted webhook ends in one visible state: messages in the outbox, "nothing to post"
+    with the reason in its history, or the failed list with the reason (a route removed by a
+    reload; a job that failed for the last time, see `record_job_failure`)."""
     rt = runtime.get()
     delivery_id = envelope["delivery_id"]
     route = rt.config.routes.get(envelope["route"])
     source = SOURCES.get(envelope["source"])
-    if route is None or source is None:
-        log.error("route or source no longer configured; dropping", extra={"delivery_id": delivery_id,
-                                                                          "route": envelope["route"]})
-        return {"messages": 0, "reason": "route not configured"}
-    source.side_effect(envelope["event"], envelope["payload"], route, rt.http_get)
-    try:
-        messages = source.format(envelope["event"], envelope["payload"])
-    except Exception as exc:  # a formatter bug must not lose the event
-        log.exception("formatter failed", extra={"delivery_id": delivery_id, "route": route.name})
-        messages = [_fallback(envelope, f"{type(exc).__name__}: {exc}")]
+    if route is None or source is None or route.source.name != source.name:
+        reason = (f"route {envelope['route']} is no longer configured for source {envelope['source']}; "
+                  "replay it once the route is back")
+        log.error("route no longer configured; webhook kept on the failed list",
+                  extra={"delivery_id": delivery_id, "route": envelope["route"]})
+        rt.failed.add_webhook(envelope, reason)
+        rt.history.unformatted(envelope, reason)
+        return {"messages": 0, "reason": reason}
+    messages, warnings = _messages(rt, source, route, envelope)
     accepted_at = float(envelope.get("received_at") or time.time())
-    items = []
-    for message in messages:
-        if not route.wants(message):
+    items, skipped = [], []
+    for message, always in [(m, True) for m in warnings] + [(m, False) for m in messages]:
+        why = None if always else route.filter_reason(message)
+        # A warning about the relay's own failure is said even where no channel rule matches it.
+        channels = [] if why else (route.destinations(message) or ([route.channels[0].channel] if always else []))
+        if not why and not channels:
+            why = "no channel rule matches the message"
+        if why:
+            skipped.append(why)
             continue
-        text = _text(route, message, envelope)
-        for channel in route.destinations(message):
+        text = render(message) if always else _text(route, message, envelope)
+        for channel in channels:
             items.append({
                 "id": uuid.uuid4().hex,
                 "delivery_id": delivery_id,
@@ -88,9 +137,29 @@ def process_webhook(envelope: dict) -> dict:
                 "accepted_at": accepted_at,
                 "score": accepted_at - priority_boost(message),
             })
+    reason = None if items else ("; ".join(dict.fromkeys(skipped)) or f"the {envelope['event']} event has no message")
+    # History first: the delivery threads may post (and record "posted") as soon as the push lands.
+    rt.history.formatted(envelope, items, reason)
     if items:
         rt.outbox.push(items, marker=delivery_id)
-    rt.history.formatted(envelope, items)
     log.info("formatted", extra={"delivery_id": delivery_id, "route": route.name, "event": envelope["event"],
-                                 "messages": len(items)})
+                                 "messages": len(items), **({"reason": reason} if reason else {})})
     return {"messages": len(items)}
+
+
+def record_job_failure(job, exc_type, exc_value, traceback) -> bool:
+    """RQ exception handler of the relay's worker: a webhook job failing for the last time (RQ's
+    retries used up, a timeout included) goes on the relay's failed list with the reason, where
+    `failed`, `replay` and /metrics see it; RQ's own failed registry is read by none of them."""
+    if job.func_name != JOB_FUNCTION or job.should_retry:
+        return True
+    try:
+        envelope = job.args[0]
+        error = "formatting took longer than the job timeout" if exc_type is JobTimeoutException else _error(exc_value)
+        reason = f"the worker could not process this webhook: {error}"
+        rt = runtime.get()
+        rt.failed.add_webhook(envelope, reason)
+        rt.history.unformatted(envelope, reason)
+    except Exception:  # the failure stays in RQ's registry; say so rather than break RQ's handling
+        log.exception("could not record a failed job on the failed list", extra={"job_id": job.id})
+    return True

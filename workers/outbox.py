@@ -185,15 +185,19 @@ class Outbox:
         self._renew = connection.register_script(_RENEW)
         self._recover = connection.register_script(_RECOVER)
 
-    def push(self, items: list[dict], marker: str | None = None) -> int:
+    def push(self, items: list[dict], marker: str | None = None, client=None) -> int:
         """Appends items to their channels' outboxes atomically. With `marker` (a delivery id),
-        a second push for the same delivery is a no-op, so a re-run job cannot duplicate."""
+        a second push for the same delivery is a no-op, so a re-run job cannot duplicate. With
+        `client` (a transaction pipeline) the push is queued in that transaction."""
         keys = [f"{PREFIX}formatted:{marker or '-'}", READY, CHANNELS, WAKE]
         args: list = ["1" if marker else "", len(items)]
         for item in items:
             ch = item["channel"]
             keys += [outbox_key(ch), lease_key(ch), state_key(ch)]
             args += [ch, _encode(item), item["score"]]
+        if client is not None:
+            self._push(keys=keys, args=args, client=client)
+            return len(items)
         return int(self._push(keys=keys, args=args))
 
     def next_ready_in(self) -> float | None:

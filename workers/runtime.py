@@ -38,6 +38,7 @@ class Runtime:
         self.history = History(self.redis)
         self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices, history=self.history,
                                      recovery=self.job_recovery)
+        self.failed = self.dispatcher.failed
 
 
     @property
