@@ -6,16 +6,13 @@ surface: jobs already in Redis during a deploy must still run after it.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
 
 import redis
 from rq import Queue, Retry
-from rq.job import Job
 from rq.serializers import JSONSerializer
-from rq.utils import now, utcformat
 
 from bot import stats
 from bot.config import Route
@@ -40,69 +37,23 @@ class Accepted:
     delivery_id: str
 
 
-# Dedup and enqueue in one atomic round trip. The job hash and queue pushes are exactly what RQ's
-# `Queue.enqueue_job` writes (SADD rq:queues, HSET rq:job:<id>, RPUSH rq:queue:<name>), with the
-# hash built by RQ itself (`Job.to_dict`); tests run these jobs through real RQ workers.
-_ACCEPT = """
-local previous = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'GET', 'EX', ARGV[2])
-if previous then return previous end
-local job = cjson.decode(ARGV[5])
-job['created_at'], job['enqueued_at'], job['description'], job['data'] = ARGV[6], ARGV[6], ARGV[7], ARGV[8]
-local fields = {}
-for k, v in pairs(job) do
-  fields[#fields + 1] = k
-  fields[#fields + 1] = v
-end
-redis.call('SADD', KEYS[4], KEYS[3])
-redis.call('HSET', KEYS[2], unpack(fields))
-redis.call('RPUSH', KEYS[3], ARGV[1])
-redis.call('HINCRBY', KEYS[5], ARGV[3], 1)
-redis.call('EXPIRE', KEYS[5], ARGV[4])
-return false
-"""
-
-
 class Enqueuer:
     """Accepts validated webhooks into the RQ queue the workers read."""
 
     def __init__(self, connection: redis.Redis):
         self.redis = connection
         self.queue = Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
-        self._accept = connection.register_script(_ACCEPT)
-        self._template: dict | None = None
-
-    def job_template(self) -> str:
-        """The hash RQ stores for a job of ours, as JSON, less the fields that change per webhook
-        (times, description, data). RQ builds it once; building a Job per request costs more than
-        the rest of intake's bookkeeping together."""
-        if self._template is None:
-            job = self.queue.create_job(JOB_FUNCTION, args=({},), job_id="template", retry=JOB_RETRY,
-                                        timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=JOB_FAILURE_TTL,
-                                        description="template")
-            self.queue._prepare_for_queue(job)
-            fields = job.to_dict()
-            for varying in ("created_at", "enqueued_at", "description", "data"):
-                fields.pop(varying)
-            encoder = self.redis.get_encoder()  # exactly what redis-py would send for each value
-            self._template = json.dumps({k: encoder.encode(v).decode() for k, v in fields.items()})
-        return self._template
-
-    def requeue(self, envelope: dict, pipeline=None):
-        """Queues an accepted webhook's job again (replay of a webhook on the failed list), through
-        RQ's public API; with `pipeline`, as part of the caller's transaction."""
-        return self.queue.enqueue_call(JOB_FUNCTION, args=(envelope,), retry=JOB_RETRY, timeout=JOB_TIMEOUT,
-                                       result_ttl=0, failure_ttl=JOB_FAILURE_TTL,
-                                       description=f"{envelope['route']}:{envelope['event']}", pipeline=pipeline)
-
-    @staticmethod
-    def job_data(envelope: dict) -> bytes:
-        """RQ's serialized call (JSON serializer). Stored uncompressed, which RQ reads as is."""
-        return json.dumps([JOB_FUNCTION, None, [envelope], {}]).encode()
 
     def accept(self, route: Route, incoming: Incoming, headers, body: bytes) -> Accepted:
-        """Queues `incoming` unless this route already accepted the same delivery."""
+        """Queues `incoming` unless this route already accepted the same delivery.
+
+        The redelivery check and the enqueue are one optimistic transaction (WATCH the sender's
+        delivery key, then MULTI: remember it, enqueue through RQ's `enqueue_call`, count it), so a
+        webhook is never remembered without being queued, and two concurrent deliveries of the same
+        event queue one job."""
         delivery_id = uuid.uuid4().hex
         key, ttl = route.source.delivery_key(incoming.event, incoming.payload, headers, body)
+        seen = f"{SEEN_PREFIX}{route.name}:{key}"
         envelope = {
             "delivery_id": delivery_id,
             "route": route.name,
@@ -112,14 +63,35 @@ class Enqueuer:
             "received_at": time.time(),
         }
         try:
-            previous = self._accept(
-                keys=[f"{SEEN_PREFIX}{route.name}:{key}", Job.key_for(delivery_id), self.queue.key,
-                      self.queue.redis_queues_keys, stats.bucket_key(envelope["received_at"])],
-                args=[delivery_id, ttl, f"{route.name}|queued", stats.KEEP_SECONDS, self.job_template(),
-                      utcformat(now()), f"{route.name}:{incoming.event}", self.job_data(envelope)],
-            )
+            with self.redis.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        pipe.watch(seen)
+                        previous = pipe.get(seen)
+                        if previous:
+                            return Accepted("duplicate", previous.decode())
+                        pipe.multi()
+                        pipe.set(seen, delivery_id, ex=ttl)
+                        self.enqueue(envelope, pipe, description=f"{route.name}:{incoming.event}")
+                        stats.record(pipe, route.name, "queued", now=envelope["received_at"])
+                        pipe.execute()
+                        return Accepted("queued", delivery_id)
+                    except redis.WatchError:
+                        continue
         except redis.RedisError as exc:
             raise QueueUnavailable(str(exc)) from None
-        if previous:
-            return Accepted("duplicate", previous.decode() if isinstance(previous, bytes) else previous)
-        return Accepted("queued", delivery_id)
+
+    def requeue(self, envelope: dict, pipeline=None):
+        """Queues an accepted webhook again (a replay from the relay's failed list). Its last run
+        leaves the job in RQ's failed registry, whose cleanup would delete the job hash the new
+        run needs, so it leaves that registry in the same transaction."""
+        self.queue.failed_job_registry.remove(envelope["delivery_id"], pipeline=pipeline)
+        return self.enqueue(envelope, pipeline)
+
+    def enqueue(self, envelope: dict, pipeline=None, description: str | None = None):
+        """Queues the job that formats `envelope`, through RQ's public API; with `pipeline`, as part
+        of the caller's transaction."""
+        return self.queue.enqueue_call(JOB_FUNCTION, args=(envelope,), job_id=envelope["delivery_id"],
+                                       retry=JOB_RETRY, timeout=JOB_TIMEOUT, result_ttl=0,
+                                       failure_ttl=JOB_FAILURE_TTL, pipeline=pipeline,
+                                       description=description or f"{envelope['route']}:{envelope['event']}")

@@ -1,13 +1,14 @@
-"""Intake writes RQ jobs in one Lua round trip; the stored job must be the one RQ itself would write."""
+"""Intake queues RQ jobs through RQ's public API, with the redelivery check in the same transaction:
+a webhook is never remembered without being queued, and concurrent redeliveries queue one job."""
 
-import json
-import zlib
+import threading
 
+import pytest
 import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from bot.enqueue import JOB_FAILURE_TTL, JOB_FUNCTION, JOB_RETRY, JOB_TIMEOUT, QUEUE_NAME, Enqueuer
+from bot.enqueue import JOB_FUNCTION, QUEUE_NAME, Enqueuer, QueueUnavailable
 from bot.sources.base import Incoming
 
 
@@ -22,19 +23,53 @@ class _Route:
             return "sha256:abc", 60
 
 
-def test_job_hash_matches_what_rq_writes(redis_url):
+def _queue(connection) -> Queue:
+    return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
+
+
+def test_an_accepted_webhook_is_an_rq_job_rq_can_run(redis_url):
     connection = redis.Redis.from_url(redis_url)
     result = Enqueuer(connection).accept(_Route, Incoming("message", {"message": "hi"}), {}, b"{}")
-    ours = connection.hgetall(f"rq:job:{result.delivery_id}")
-    queue = Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
-    envelope = json.loads(ours[b"data"])[2][0]
-    rq_job = queue.enqueue_call(JOB_FUNCTION, args=(envelope,), job_id="by-rq", retry=JOB_RETRY, timeout=JOB_TIMEOUT,
-                                result_ttl=0, failure_ttl=JOB_FAILURE_TTL, description="r:message")
-    theirs = connection.hgetall(f"rq:job:{rq_job.id}")
-    varying = {b"created_at", b"enqueued_at", b"data"}
-    assert {k: v for k, v in ours.items() if k not in varying} == {k: v for k, v in theirs.items() if k not in varying}
-    assert json.loads(ours[b"data"]) == json.loads(zlib.decompress(theirs[b"data"]))
-    assert connection.lrange(f"rq:queue:{QUEUE_NAME}", 0, -1) == [result.delivery_id.encode(), b"by-rq"]
-    fetched = queue.fetch_job(result.delivery_id)
-    assert fetched.func_name == JOB_FUNCTION and list(fetched.args) == [envelope]
-    assert envelope["payload"] == {"message": "hi"}
+    assert result.status == "queued"
+    queue = _queue(connection)
+    assert queue.job_ids == [result.delivery_id]
+    job = queue.fetch_job(result.delivery_id)
+    assert job.func_name == JOB_FUNCTION
+    (envelope,) = job.args
+    assert envelope["payload"] == {"message": "hi"} and envelope["delivery_id"] == result.delivery_id
+    assert job.retries_left == 5 and job.timeout == 15 and job.result_ttl == 0
+
+
+def test_concurrent_redeliveries_queue_one_job(redis_url):
+    url = redis_url
+    results = []
+
+    def deliver():
+        enqueuer = Enqueuer(redis.Redis.from_url(url))
+        results.append(enqueuer.accept(_Route, Incoming("message", {"message": "hi"}), {}, b"{}"))
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queued = [r for r in results if r.status == "queued"]
+    assert len(queued) == 1
+    assert {r.delivery_id for r in results} == {queued[0].delivery_id}, "duplicates name the queued delivery"
+    assert _queue(redis.Redis.from_url(url)).job_ids == [queued[0].delivery_id]
+
+
+def test_a_failed_enqueue_leaves_no_redelivery_marker(redis_url, monkeypatch):
+    """If the transaction does not commit, the sender's retry must be accepted, not called a duplicate."""
+    connection = redis.Redis.from_url(redis_url)
+    enqueuer = Enqueuer(connection)
+
+    def broken_enqueue(envelope, pipeline=None, description=None):
+        pipeline.execute_command("NOT-A-COMMAND")
+
+    monkeypatch.setattr(enqueuer, "enqueue", broken_enqueue)
+    with pytest.raises(QueueUnavailable):
+        enqueuer.accept(_Route, Incoming("message", {}), {}, b"{}")
+    assert connection.keys("relay:seen:*") == []
+    monkeypatch.undo()
+    assert enqueuer.accept(_Route, Incoming("message", {}), {}, b"{}").status == "queued"
