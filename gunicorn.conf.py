@@ -4,6 +4,8 @@ import glob
 import os
 import tempfile
 
+from bot.logs import gunicorn_logconfig
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Measured with bench/intake.py on 2 cores (docs/performance.md): gthread 2x4 ~2,100 req/s and
@@ -21,6 +23,7 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+logconfig_dict = gunicorn_logconfig(os.environ.get("LOG_FORMAT", "").strip().lower(), loglevel)
 
 # /metrics aggregates all gunicorn workers through prometheus_client's multiprocess mode, which
 # needs a directory of its own, set before the app (and prometheus_client) is imported.

@@ -57,11 +57,29 @@ class TextFormatter(logging.Formatter):
         return redact(line)
 
 
+def _formatter(log_format: str) -> logging.Formatter:
+    use_json = log_format == "json" or (log_format != "text" and not sys.stderr.isatty())
+    return JsonFormatter() if use_json else TextFormatter()
+
+
+def gunicorn_logconfig(log_format: str, level: str = "info") -> dict:
+    """A `logconfig_dict` for gunicorn, so that its own lines (boot, worker exits, signals) come
+    out in the same format as the relay's instead of gunicorn's plain text."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"relay": {"()": lambda: _formatter(log_format)}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "relay", "stream": "ext://sys.stderr"}},
+        "loggers": {name: {"handlers": ["stderr"], "level": level.upper(), "propagate": False}
+                    for name in ("gunicorn.error", "gunicorn.access")},
+        "root": {"level": "INFO"},
+    }
+
+
 def configure(log_format: str = "", level: str = "INFO") -> None:
     """Installs the relay's handler on the root logger (idempotent)."""
-    use_json = log_format == "json" or (log_format != "text" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.setFormatter(_formatter(log_format))
     handler._relay = True
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if not getattr(h, "_relay", False)] + [handler]

@@ -6,8 +6,9 @@
     python scripts/corpus_check.py github --misses       # cases that missed facts or failed
 
 It runs each corpus payload through the same `Source.receive()` and `format()` the relay uses and
-scores the result with the conformance checker's own fact extraction (imported from
-`../shared/conformance/run.py`), so a formatter can be tuned before the full stack run.
+scores the result with the conformance checker's own fact extraction, so a formatter can be tuned
+before the full stack run. The corpus and the checker are not part of this repository: point
+RELAY_SHARED at the folder that holds `corpus/` and `conformance/` (default: `../shared`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-CONFORMANCE = os.path.join(ROOT, "..", "shared", "conformance")
+SHARED = os.environ.get("RELAY_SHARED") or os.path.join(ROOT, "..", "shared")
+CONFORMANCE = os.path.join(SHARED, "conformance")
 sys.path.insert(0, CONFORMANCE)  # run.py imports its neighbour stack.py
 
 from werkzeug.datastructures import Headers  # noqa: E402
@@ -66,7 +68,7 @@ def main():
     ap.add_argument("--misses", action="store_true")
     args = ap.parse_args()
     wanted = set(args.sources) or set(SOURCES)
-    cases = plan(os.path.join(ROOT, "..", "shared", "corpus"), {s: {} for s in wanted if s in SOURCES}, set())
+    cases = plan(os.path.join(SHARED, "corpus"), {s: {} for s in wanted if s in SOURCES}, set())
     known = set(ZULIP_TO_RELAY.values())
     rows = {}
     for case in cases:
