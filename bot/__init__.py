@@ -49,7 +49,8 @@ class Relay:
         """This thread's Redis client (one connection per request thread: no pool to contend on)."""
         client = getattr(self._local, "redis", None)
         if client is None:
-            client = self._local.redis = connect(self.settings.redis_url, single_connection=True)
+            client = self._local.redis = connect(self.settings.redis_url, single_connection=True,
+                                                   tls_verify=self.settings.redis_tls_verify)
         return client
 
     def note_auth_failure(self, route) -> None:

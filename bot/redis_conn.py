@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
-
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 
-def connect(url: str, socket_timeout: float | None = 5.0, single_connection: bool = False) -> redis.Redis:
+def connect(url: str, socket_timeout: float | None = 5.0, single_connection: bool = False,
+            tls_verify: bool = False) -> redis.Redis:
     """A client for `url`. Timeouts are short so that intake answers 503 quickly when Redis is gone.
 
     Heroku Redis and several other PaaS add-ons serve TLS with self-signed certificates, so
-    certificate verification is off for `rediss://` unless REDIS_TLS_VERIFY=1; the traffic stays
-    encrypted either way.
+    certificate verification is off for `rediss://` unless `tls_verify` (REDIS_TLS_VERIFY=1); the
+    traffic stays encrypted either way.
 
     `single_connection` gives a client that keeps one connection instead of a pool: for a client
     used by one thread only, it halves the client-side cost of every command.
@@ -24,6 +23,6 @@ def connect(url: str, socket_timeout: float | None = 5.0, single_connection: boo
     kwargs = {"socket_connect_timeout": 2.0, "socket_timeout": socket_timeout, "health_check_interval": 30,
               "retry": Retry(ExponentialBackoff(cap=0.2, base=0.01), 2),
               "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
-    if url.startswith("rediss://") and os.environ.get("REDIS_TLS_VERIFY", "0") != "1":
+    if url.startswith("rediss://") and not tls_verify:
         kwargs["ssl_cert_reqs"] = None
     return redis.Redis.from_url(url, single_connection_client=single_connection, **kwargs)

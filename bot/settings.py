@@ -29,6 +29,17 @@ def _int(environ, name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _flag(environ, name: str, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     copera_token: str | None
@@ -43,6 +54,10 @@ class Settings:
     log_format: str
     admin_token: str | None
     metrics_token: str | None
+    history_size: int
+    rq_scheduler: bool
+    rq_maintenance_seconds: int
+    redis_tls_verify: bool
 
     @property
     def dry_run(self) -> bool:
@@ -65,4 +80,8 @@ class Settings:
             log_format=(env.get("LOG_FORMAT") or "").strip().lower(),
             admin_token=(env.get("RELAY_ADMIN_TOKEN") or "").strip() or None,
             metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
+            history_size=_int(env, "RELAY_HISTORY_SIZE", 100),
+            rq_scheduler=_flag(env, "RELAY_RQ_SCHEDULER", True),
+            rq_maintenance_seconds=_int(env, "RELAY_RQ_MAINTENANCE_SECONDS", 15),
+            redis_tls_verify=_flag(env, "REDIS_TLS_VERIFY", False),
         )

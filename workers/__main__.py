@@ -83,18 +83,16 @@ def main() -> int:
     rt.job_recovery.start_heartbeat()
     log.info("worker started", extra={"delivery_threads": settings.delivery_threads,
                                       "rate_limit_per_minute": settings.rate_limit_per_minute, "pid": os.getpid()})
-    with_scheduler = os.environ.get("RELAY_RQ_SCHEDULER", "1") != "0"
-    maintenance_interval = int(os.environ.get("RELAY_RQ_MAINTENANCE_SECONDS", "15"))
     failures = 0
     while not stopping["flag"]:
         started = time.monotonic()
         worker = RelayWorker([QUEUE_NAME], connection=rt.redis, serializer=JSONSerializer,
-                             maintenance_interval=maintenance_interval)
+                             maintenance_interval=settings.rq_maintenance_seconds)
         worker.on_stop = stop
         rt.job_recovery.worker_name = worker.name
         try:
             rt.job_recovery.beat()
-            worker.work(with_scheduler=with_scheduler, logging_level="WARNING")
+            worker.work(with_scheduler=settings.rq_scheduler, logging_level="WARNING")
         except redis.RedisError as exc:
             log.warning("redis unavailable", extra={"error": str(exc)})
         # RQ leaves its own handlers behind; between runs a signal must only stop us.

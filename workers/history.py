@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import redis
@@ -49,9 +48,9 @@ return 1
 
 
 class History:
-    def __init__(self, connection: redis.Redis, size: int | None = None):
+    def __init__(self, connection: redis.Redis, size: int = 100):
         self.redis = connection
-        self.size = size or int(os.environ.get("RELAY_HISTORY_SIZE", "100"))
+        self.size = size
         self._record_first = connection.register_script(_RECORD_FIRST)
 
     def formatted(self, envelope: dict, items: list[dict], reason: str | None = None) -> None:

@@ -29,13 +29,14 @@ class Runtime:
             register_route_secrets(config)
         logs.register_secret(settings.copera_token)
         # Blocking reads in the delivery loop wait up to a second; leave room above that.
-        self.redis = connection or connect(settings.redis_url, socket_timeout=30.0)
+        self.redis = connection or connect(settings.redis_url, socket_timeout=30.0,
+                                                 tls_verify=settings.redis_tls_verify)
         self.outbox = Outbox(self.redis)
         self.notices = Notices(self.redis, self.config.notices_channel)
         client = None if settings.dry_run else CoperaClient(settings.copera_url, settings.copera_token)
         self.http = requests.Session()
         self.job_recovery = JobRecovery(self.redis, QUEUE_NAME)
-        self.history = History(self.redis)
+        self.history = History(self.redis, settings.history_size)
         self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices, history=self.history,
                                      recovery=self.job_recovery)
         self.failed = self.dispatcher.failed
