@@ -399,9 +399,11 @@ def _issue_event(action: str):
             line, text = f"{_who(p)} {md.link('commented', _html(comment))}:", _content(comment)
         else:
             line = f"{_who(p)} {action} this issue"
-            if issue.get("assignee"):
+            # An update names a new assignee among its changes; repeating the current one reads as news.
+            if action == "opened" and issue.get("assignee"):
                 line += f", assigned to {md.inline(_name(issue['assignee']))}"
-            text = _content(issue) if action == "opened" else None
+            # An update carries the comment written with it (often why the issue was resolved).
+            text = _content(issue) if action == "opened" else _content(comment)
             line += ":" if text else "."
         body = [line]
         if action == "updated" and p.get("changes"):
