@@ -45,10 +45,15 @@ class Origin(Lenient):
     name = fields.Str(allow_none=True)
 
 
+class Project(Lenient):
+    key = fields.Str(allow_none=True)
+
+
 class Repository(Lenient):
     name = fields.Str(required=True)
     links = fields.Nested(Links, allow_none=True)
     origin = fields.Nested(Origin, allow_none=True)
+    project = fields.Nested(Project, allow_none=True)
 
 
 class ServerPayload(Lenient):
@@ -251,7 +256,10 @@ def _commit_comment(verb: str):
 def format_forked(p: dict) -> Message:
     fork = p["repository"]
     origin = (fork.get("origin") or {}).get("name") or fork["name"]
-    line = f"{_who(p)} forked the repository into {md.link(fork['name'], _href(fork))}."
+    # A fork keeps the repository's name by default; the project (`~USER` for a personal one) tells them apart.
+    key = (fork.get("project") or {}).get("key")
+    name = f"{key}/{fork['name']}" if key else fork["name"]
+    line = f"{_who(p)} forked the repository into {md.link(name, _href(fork))}."
     return Message(title=f"{origin}: forked", url=_href(fork), body=[line], repo=origin)
 
 
