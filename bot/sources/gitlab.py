@@ -120,6 +120,7 @@ class Noteable(Lenient):
     iid = fields.Int(allow_none=True)
     id = fields.Int(allow_none=True)
     title = fields.Str(allow_none=True)
+    confidential = fields.Bool(allow_none=True)
 
 
 class NoteSchema(ProjectEvent):
@@ -365,7 +366,9 @@ def _noteable(p: dict) -> tuple[str, str | None]:
     kind = attrs["noteable_type"]
     issue, mr, snippet = p.get("issue") or {}, p.get("merge_request") or {}, p.get("snippet") or {}
     if kind == "Issue":
-        return _ref("issue #", issue.get("iid")), issue.get("title")
+        # Said as the issue's own events say it, so a reader knows not to repeat it elsewhere.
+        prefix = "confidential issue #" if issue.get("confidential") else "issue #"
+        return _ref(prefix, issue.get("iid")), issue.get("title")
     if kind == "MergeRequest":
         return _ref("MR !", mr.get("iid")), mr.get("title")
     if kind == "Snippet":

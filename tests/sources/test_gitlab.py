@@ -115,6 +115,57 @@ def test_release_created():
     ]
 
 
+def test_tag_pushed_quotes_its_message():
+    assert render("tag_push__annotated.json", "Tag Push Hook") == [
+        f"🔵 **[Bruno Lima pushed tag v2.4.0 in platform/billing-api]({W}/-/tags/v2.4.0)**\n\n> Billing API 2.4.0"
+    ]
+
+
+def test_tag_deleted():
+    assert render("tag_push__deleted.json", "Tag Push Hook") == [
+        f"🔵 **[Bruno Lima deleted tag v2.4.0 in platform/billing-api]({W}/-/tags)**"
+    ]
+
+
+CONFIDENTIAL = "confidential issue #19 in platform/billing-api: Card numbers appear in the retry worker's debug log"
+
+
+def test_confidential_issue_says_so():
+    assert render("confidential_issue__opened.json", "Confidential Issue Hook") == [
+        f"🔵 **[Bruno Lima opened {CONFIDENTIAL}]({W}/-/issues/19)**\n\n"
+        "**Assignees:** Ana Souza\n\n"
+        "> Found while reading \\`worker.log\\` on staging.\n>\n> Severity: high."
+    ]
+
+
+def test_comment_on_a_confidential_issue_says_the_issue_is_confidential():
+    assert render("confidential_note__issue.json", "Confidential Note Hook") == [
+        f"🔵 **[Ana Souza commented on {CONFIDENTIAL}]({W}/-/issues/19#note_5540)**\n\n"
+        "> Masked in the formatter; rotating the staging logs now."
+    ]
+
+
+def test_wiki_page_created():
+    assert render("wiki_page__created.json", "Wiki Page Hook") == [
+        "🔵 **[Ana Souza created a wiki page in platform/billing-api: Runbook: webhook retries]"
+        f"({W}/-/wikis/runbook-webhook-retries)**"
+    ]
+
+
+def test_system_hook_merge_request_reads_like_a_project_one():
+    assert render("system__merge_request.json", "System Hook") == [
+        "✅ **[Bruno Lima merged MR !58 in platform/billing-api: Mask card numbers in debug logs]"
+        f"({W}/-/merge_requests/58)**\n\n"
+        "**Branches:** `fix/mask-card-numbers` → `main`"
+    ]
+
+
+def test_test_button_confirms_the_hook_whatever_trigger_it_tests():
+    assert render("test__push_events.json", "Test Hook") == [
+        f"🔵 **[GitLab webhook test in platform/billing-api]({W})**"
+    ]
+
+
 @pytest.mark.parametrize(
     ("fixture", "event", "branch"),
     [
@@ -124,6 +175,8 @@ def test_release_created():
         ("pipeline__failed.json", "Pipeline Hook", "feature/retry-webhooks"),
         ("job__failed.json", "Job Hook", "main"),
         ("release__create.json", "Release Hook", None),
+        ("tag_push__annotated.json", "Tag Push Hook", None),
+        ("system__merge_request.json", "System Hook", "main"),
     ],
 )
 def test_branch_for_filters(fixture, event, branch):
