@@ -28,13 +28,20 @@ SEEN_PREFIX = "relay:seen:"
 
 
 class QueueUnavailable(Exception):
-    """Redis could not be reached; the sender should retry later."""
+    """Redis could not be reached, or the same delivery is being accepted right now; the sender
+    should retry later."""
 
 
 @dataclass(frozen=True)
 class Accepted:
     status: str  # "queued" or "duplicate"
     delivery_id: str
+
+
+# How long a delivery claimed by a request that died before queueing it keeps its redeliveries
+# answered 503 (retry later) instead of accepted.
+CLAIM_SECONDS = 30
+_PENDING = "pending:"
 
 
 class Enqueuer:
@@ -47,10 +54,12 @@ class Enqueuer:
     def accept(self, route: Route, incoming: Incoming, headers, body: bytes) -> Accepted:
         """Queues `incoming` unless this route already accepted the same delivery.
 
-        The redelivery check and the enqueue are one optimistic transaction (WATCH the sender's
-        delivery key, then MULTI: remember it, enqueue through RQ's `enqueue_call`, count it), so a
-        webhook is never remembered without being queued, and two concurrent deliveries of the same
-        event queue one job."""
+        Two round trips. First the sender's delivery key is claimed (`SET NX GET`, marked pending,
+        short-lived); then one transaction queues the job through RQ's `enqueue_call`, counts it and
+        marks the key with the delivery id for the redelivery window. So a delivery is answered
+        `duplicate` only once its job is queued; a redelivery that arrives while the first request
+        is still queueing (or after it died half-way, until the claim expires) gets a 503 and retries.
+        """
         delivery_id = uuid.uuid4().hex
         key, ttl = route.source.delivery_key(incoming.event, incoming.payload, headers, body)
         seen = f"{SEEN_PREFIX}{route.name}:{key}"
@@ -63,23 +72,31 @@ class Enqueuer:
             "received_at": time.time(),
         }
         try:
-            with self.redis.pipeline(transaction=True) as pipe:
-                while True:
-                    try:
-                        pipe.watch(seen)
-                        previous = pipe.get(seen)
-                        if previous:
-                            return Accepted("duplicate", previous.decode())
-                        pipe.multi()
-                        pipe.set(seen, delivery_id, ex=ttl)
-                        self.enqueue(envelope, pipe, description=f"{route.name}:{incoming.event}")
-                        stats.record(pipe, route.name, "queued", now=envelope["received_at"])
-                        pipe.execute()
-                        return Accepted("queued", delivery_id)
-                    except redis.WatchError:
-                        continue
+            previous = self.redis.set(seen, _PENDING + delivery_id, nx=True, get=True, ex=CLAIM_SECONDS)
+            if previous is not None:
+                previous = previous.decode()
+                if previous.startswith(_PENDING):
+                    raise QueueUnavailable("the same delivery is being accepted right now")
+                return Accepted("duplicate", previous)
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.multi()  # explicit, as RQ expects of a caller's pipeline
+            pipe.set(seen, delivery_id, ex=ttl)
+            self.enqueue(envelope, pipe, description=f"{route.name}:{incoming.event}")
+            stats.record(pipe, route.name, "queued", now=envelope["received_at"])
+            pipe.execute()
+            return Accepted("queued", delivery_id)
         except redis.RedisError as exc:
+            self._release_claim(seen, delivery_id)
             raise QueueUnavailable(str(exc)) from None
+
+    def _release_claim(self, seen: str, delivery_id: str) -> None:
+        """Lets the sender's retry in at once after a failed enqueue (best effort: the claim
+        expires anyway)."""
+        try:
+            if self.redis.get(seen) == (_PENDING + delivery_id).encode():
+                self.redis.delete(seen)
+        except redis.RedisError:
+            pass
 
     def requeue(self, envelope: dict, pipeline=None):
         """Queues an accepted webhook again (a replay from the relay's failed list). Its last run

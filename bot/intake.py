@@ -79,10 +79,10 @@ def _handle(relay, route):
         return "invalid", error_response(400, "invalid_payload", exc.message, details=exc.details)
     try:
         result = relay.enqueuer.accept(route, incoming, request.headers, body)
-    except QueueUnavailable:
-        log.error("redis unavailable, answering 503", extra={"route": route.name})
-        return "unavailable", error_response(503, "unavailable", "the relay's queue is unavailable; retry later",
-                                             headers={"Retry-After": "30"})
+    except QueueUnavailable as exc:
+        log.error("could not queue, answering 503", extra={"route": route.name, "reason": str(exc)})
+        return "unavailable", error_response(503, "unavailable", "the relay could not queue this webhook now; "
+                                             "retry later", headers={"Retry-After": "30"})
     log.info(result.status, extra={"route": route.name, "event": incoming.event, "delivery_id": result.delivery_id})
     code = 202 if result.status == "queued" else 200
     return result.status, (jsonify(status=result.status, delivery_id=result.delivery_id), code)

@@ -2,6 +2,7 @@
 a webhook is never remembered without being queued, and concurrent redeliveries queue one job."""
 
 import threading
+import time
 
 import pytest
 import redis
@@ -41,20 +42,27 @@ def test_an_accepted_webhook_is_an_rq_job_rq_can_run(redis_url):
 
 
 def test_concurrent_redeliveries_queue_one_job(redis_url):
+    """One wins; the others are told `duplicate` (naming the winner) or, while the winner is still
+    queueing, to retry (503). Retried, they are all duplicates of the one queued job."""
     url = redis_url
-    results = []
+    results, refused = [], []
 
     def deliver():
         enqueuer = Enqueuer(redis.Redis.from_url(url))
-        results.append(enqueuer.accept(_Route, Incoming("message", {"message": "hi"}), {}, b"{}"))
+        try:
+            results.append(enqueuer.accept(_Route, Incoming("message", {"message": "hi"}), {}, b"{}"))
+        except QueueUnavailable:
+            refused.append(enqueuer)
 
     threads = [threading.Thread(target=deliver) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    for enqueuer in refused:
+        results.append(enqueuer.accept(_Route, Incoming("message", {"message": "hi"}), {}, b"{}"))
     queued = [r for r in results if r.status == "queued"]
-    assert len(queued) == 1
+    assert len(queued) == 1 and len(results) == 8
     assert {r.delivery_id for r in results} == {queued[0].delivery_id}, "duplicates name the queued delivery"
     assert _queue(redis.Redis.from_url(url)).job_ids == [queued[0].delivery_id]
 
@@ -71,5 +79,20 @@ def test_a_failed_enqueue_leaves_no_redelivery_marker(redis_url, monkeypatch):
     with pytest.raises(QueueUnavailable):
         enqueuer.accept(_Route, Incoming("message", {}), {}, b"{}")
     assert connection.keys("relay:seen:*") == []
+    assert _queue(connection).job_ids == []
     monkeypatch.undo()
+    assert enqueuer.accept(_Route, Incoming("message", {}), {}, b"{}").status == "queued"
+
+
+def test_a_claim_left_by_a_request_that_died_answers_retry_until_it_expires(redis_url):
+    """A web process killed between claiming and queueing leaves a pending claim: redeliveries are
+    told to retry (never `duplicate`, which would lose the webhook), and are queued once it expires."""
+    connection = redis.Redis.from_url(redis_url)
+    connection.set("relay:seen:r:sha256:abc", "pending:dead-request", px=300)
+    enqueuer = Enqueuer(connection)
+    with pytest.raises(QueueUnavailable, match="being accepted right now"):
+        enqueuer.accept(_Route, Incoming("message", {}), {}, b"{}")
+    deadline = time.time() + 5
+    while connection.exists("relay:seen:r:sha256:abc") and time.time() < deadline:
+        time.sleep(0.05)
     assert enqueuer.accept(_Route, Incoming("message", {}), {}, b"{}").status == "queued"
