@@ -12,6 +12,7 @@ from bot import logs
 from bot.config import ConfigWatcher, RelayConfig
 from bot.redis_conn import connect
 from bot.settings import Settings
+from bot.store import keys
 
 log = logging.getLogger("relay")
 
@@ -55,9 +56,9 @@ class Relay:
 
     def note_auth_failure(self, route) -> None:
         """Counts failed authentications per route; the tenth in ten minutes raises a notice."""
-        from workers.notices import Notices
+        from bot.notices import Notices
 
-        key = f"relay:authfail:{route.name}"
+        key = keys.auth_failures(route.name)
         try:
             pipe = self.redis.pipeline()
             pipe.incr(key)

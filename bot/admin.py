@@ -8,8 +8,10 @@ import hmac
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
-from bot import stats
 from bot.errors import error_response
+from bot.store import stats
+from bot.store.failed import FailedList
+from bot.store.history import History
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -51,7 +53,6 @@ def routes():
 
 @bp.get("/deliveries")
 def deliveries():
-    from workers.history import History
 
     route = request.args.get("route")
     names = list(_relay().config.routes)
@@ -62,7 +63,6 @@ def deliveries():
 
 @bp.get("/failed")
 def failed():
-    from workers.failed import FailedList
 
     entries = FailedList(_relay().redis).list(_limit(50))
     return jsonify(failed=entries, count=FailedList(_relay().redis).count())

@@ -12,9 +12,15 @@ from flask.cli import with_appcontext
 from werkzeug.datastructures import Headers
 
 from bot.config import ConfigError
+from bot.copera_client import CoperaClient, CoperaError
+from bot.enqueue import Enqueuer, queue_depth
 from bot.message import Message, render
 from bot.sources import SOURCES
 from bot.sources.base import Ignored, PayloadError
+from bot.store import stats
+from bot.store.failed import FailedList
+from bot.store.history import History
+from bot.store.outbox import Outbox
 
 
 def _relay():
@@ -118,7 +124,6 @@ def check_config_command(online: bool):
 
 
 def _client():
-    from workers.copera_client import CoperaClient
 
     settings = _relay().settings
     if settings.dry_run:
@@ -128,7 +133,6 @@ def _client():
 
 def _all_channels(query: str | None = None) -> dict[str, str]:
     """{channel id: name} for every channel the token sees (all pages)."""
-    from workers.copera_client import CoperaError
 
     client, found, offset = _client(), {}, 0
     try:
@@ -194,7 +198,6 @@ def routes_command(base_url: str):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def failed_command(limit: int, as_json: bool):
     """List messages that could not be delivered, with Copera's reason."""
-    from workers.failed import FailedList
 
     entries = FailedList(_redis_or_exit()).list(limit)
     if as_json:
@@ -215,9 +218,6 @@ def failed_command(limit: int, as_json: bool):
 @click.option("--all", "replay_all", is_flag=True, help="Replay every failed message.")
 def replay_command(ids, replay_all: bool):
     """Queue failed messages again (by id, or --all); the worker sends them in order."""
-    from bot.enqueue import Enqueuer
-    from workers.failed import FailedList
-    from workers.outbox import Outbox
 
     if not ids and not replay_all:
         raise click.UsageError("give one or more ids, or --all")
@@ -243,7 +243,6 @@ def deliveries_command(route_name: str | None, limit: int, as_json: bool):
     """Recent webhooks per route: when, event, outcome, Copera status, attempts."""
     import datetime as dt
 
-    from workers.history import History
 
     config = _config_or_exit()
     if route_name and route_name not in config.routes:
@@ -266,10 +265,6 @@ def deliveries_command(route_name: str | None, limit: int, as_json: bool):
 @with_appcontext
 def stats_command():
     """A compact table of the last hour per route, with queue and outbox depth."""
-    from bot import stats
-    from bot.enqueue import QUEUE_NAME
-    from workers.failed import FailedList
-    from workers.outbox import Outbox
 
     connection = _redis_or_exit()
     data = stats.last_hour(connection)["routes"]
@@ -281,7 +276,7 @@ def stats_command():
     waiting, oldest = Outbox(connection).backlog()
     failed = FailedList(connection)
     dropped = failed.dropped()
-    click.echo(f"\nqueued for formatting: {connection.llen(f'rq:queue:{QUEUE_NAME}')}   waiting to post: {waiting}   "
+    click.echo(f"\nqueued for formatting: {queue_depth(connection)}   waiting to post: {waiting}   "
                f"oldest waiting: {oldest:.0f} s   failed: {failed.count()}"
                + (f" ({dropped} older entries dropped at the {failed.max_entries:,} cap)" if dropped else ""))
 

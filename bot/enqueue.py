@@ -14,9 +14,9 @@ import redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
-from bot import stats
 from bot.config import Route
 from bot.sources.base import Incoming
+from bot.store import keys, stats
 
 QUEUE_NAME = "relay-webhooks"
 JOB_FUNCTION = "workers.jobs.process_webhook"
@@ -24,12 +24,16 @@ JOB_FUNCTION = "workers.jobs.process_webhook"
 JOB_RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
 JOB_TIMEOUT = 15
 JOB_FAILURE_TTL = 7 * 24 * 3600
-SEEN_PREFIX = "relay:seen:"
 
 
 class QueueUnavailable(Exception):
     """Redis could not be reached, or the same delivery is being accepted right now; the sender
     should retry later."""
+
+
+def queue_depth(connection: redis.Redis) -> int:
+    """Webhooks waiting to be formatted (RQ's own count of the queue)."""
+    return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer).count
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ class Enqueuer:
         """
         delivery_id = uuid.uuid4().hex
         key, ttl = route.source.delivery_key(incoming.event, incoming.payload, headers, body)
-        seen = f"{SEEN_PREFIX}{route.name}:{key}"
+        seen = keys.seen(route.name, key)
         envelope = {
             "delivery_id": delivery_id,
             "route": route.name,

@@ -9,12 +9,12 @@ import time
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
-from bot import stats
 from bot.auth import AuthError, SharedSecret
 from bot.enqueue import QueueUnavailable
 from bot.errors import error_response
 from bot.metrics import observe
 from bot.sources.base import Ignored, PayloadError
+from bot.store import keys, stats
 
 bp = Blueprint("intake", __name__)
 log = logging.getLogger("relay.intake")
@@ -41,7 +41,7 @@ def receive(route_name: str):
 def _over_route_limit(relay, route) -> int:
     """Counts this authenticated request in the route's current minute; returns seconds to wait if over."""
     now = time.time()
-    key = f"relay:intake-limit:{route.name}:{int(now // 60)}"
+    key = keys.intake_limit(route.name, int(now // 60))
     pipe = relay.redis.pipeline(transaction=False)
     pipe.incr(key)
     pipe.expire(key, 120)

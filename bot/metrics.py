@@ -18,7 +18,10 @@ from flask import Blueprint, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from bot import enqueue
 from bot.errors import error_response
+from bot.store import keys
+from bot.store.outbox import Outbox
 
 bp = Blueprint("metrics", __name__)
 
@@ -53,16 +56,11 @@ class RedisCollector:
         self.redis = connection
 
     def collect(self):
-        from bot.enqueue import QUEUE_NAME
-        from workers.failed import FAILED_INDEX
-        from workers.history import COUNTERS
-        from workers.outbox import Outbox
-
         try:
-            raw = {k.decode(): float(v) for k, v in self.redis.hgetall(COUNTERS).items()}
-            queue_depth = self.redis.llen(f"rq:queue:{QUEUE_NAME}")
+            raw = {k.decode(): float(v) for k, v in self.redis.hgetall(keys.COUNTERS).items()}
+            queue_depth = enqueue.queue_depth(self.redis)
             depth, oldest = Outbox(self.redis).backlog()
-            failed = self.redis.zcard(FAILED_INDEX)
+            failed = self.redis.zcard(keys.FAILED_INDEX)
             up = 1
         except redis.RedisError:
             raw, queue_depth, depth, oldest, failed, up = {}, 0, 0, 0.0, 0, 0

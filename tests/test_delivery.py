@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from bot.store.failed import FailedList
+from bot.store.limiter import RateLimiter
 from tests.conftest import CHANNEL, OTHER_CHANNEL
 from workers import dispatcher as dispatcher_module
-from workers.failed import FailedList
-from workers.limiter import RateLimiter
 
 SECRET = "s3cret-for-tests-0123"
 BEARER = {"Authorization": f"Bearer {SECRET}"}
@@ -197,8 +197,8 @@ def test_old_messages_are_not_starved_by_urgent_ones(redis_url):
     import redis as redis_lib
 
     from bot.message import Message
+    from bot.store.outbox import Outbox, OutboxItem
     from workers.jobs import PRIORITY_BOOST, priority_boost
-    from workers.outbox import Outbox
 
     outbox = Outbox(redis_lib.Redis.from_url(redis_url))
     now = time.time()
@@ -207,8 +207,8 @@ def test_old_messages_are_not_starved_by_urgent_ones(redis_url):
 
     def item(channel, accepted_at, severity):
         score = accepted_at - priority_boost(Message("x", severity=severity))
-        return {"id": channel, "delivery_id": channel, "route": "r", "channel": channel, "text": "t", "name": None,
-                "severity": severity, "status": None, "accepted_at": accepted_at, "score": score}
+        return OutboxItem(id=channel, delivery_id=channel, route="r", channel=channel, text="t", severity=severity,
+                          accepted_at=accepted_at, score=score)
 
     # An info message that has waited longer than the boost goes before a critical one that just came.
     outbox.push([item(CHANNEL, now - boost - 1, "info"), item(OTHER_CHANNEL, now, "critical")])
@@ -236,13 +236,13 @@ def test_a_sender_that_keeps_failing_authentication_raises_one_notice(make_relay
 def test_backlog_counts_pending_and_in_flight_and_ages_the_oldest(redis_url):
     import redis as redis_lib
 
-    from workers.outbox import Outbox
+    from bot.store.outbox import Outbox, OutboxItem
 
     outbox = Outbox(redis_lib.Redis.from_url(redis_url))
     assert outbox.backlog() == (0, 0.0)
     now = time.time()
-    outbox.push([{"id": str(i), "delivery_id": str(i), "route": "r", "channel": ch, "text": "t", "name": None,
-                  "severity": "info", "status": None, "accepted_at": now - age, "score": now - age}
+    outbox.push([OutboxItem(id=str(i), delivery_id=str(i), route="r", channel=ch, text="t", accepted_at=now - age,
+                            score=now - age)
                  for i, (ch, age) in enumerate([(CHANNEL, 30), (CHANNEL, 5), (OTHER_CHANNEL, 10)])])
     channel = outbox.claim("w", 10)
     outbox.take(channel, "w", 1)  # one message in flight still counts

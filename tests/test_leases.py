@@ -10,9 +10,9 @@ import time
 import pytest
 import redis as redis_lib
 
+from bot.store.outbox import Outbox, OutboxItem
 from tests.conftest import CHANNEL, OTHER_CHANNEL
 from workers import dispatcher as dispatcher_module
-from workers.outbox import Outbox
 
 SECRET = "s3cret-for-tests-0123"
 BEARER = {"Authorization": f"Bearer {SECRET}"}
@@ -78,25 +78,25 @@ def test_slow_and_failing_copera_with_two_threads_loses_nothing(make_relay, cope
     assert markers(copera.texts(OTHER_CHANNEL)) == ["event 001", "event 003", "event 005"]
 
 
-def _item(i: int, channel: str = CHANNEL) -> dict:
-    return {"id": f"i{i}", "delivery_id": f"d{i}", "route": "r", "channel": channel, "text": f"event {i:03d}",
-            "name": None, "severity": "info", "status": None, "accepted_at": 1000.0 + i, "score": 1000.0 + i}
+def _item(i: int, channel: str = CHANNEL) -> OutboxItem:
+    return OutboxItem(id=f"i{i}", delivery_id=f"d{i}", route="r", channel=channel, text=f"event {i:03d}",
+                      accepted_at=1000.0 + i, score=1000.0 + i)
 
 
 def _pending(outbox: Outbox, channel: str = CHANNEL) -> list[str]:
-    return [i["id"] for i in outbox.peek(channel, 100)]
+    return [i.id for i in outbox.peek(channel, 100)]
 
 
 def test_a_stalled_holder_cannot_settle_what_it_no_longer_owns(redis_url):
     outbox = Outbox(redis_lib.Redis.from_url(redis_url))
     outbox.push([_item(1), _item(2)])
     assert outbox.claim("stalled", 0.05) == CHANNEL
-    assert [i["id"] for i in outbox.take(CHANNEL, "stalled", 1)] == ["i1"]
+    assert [i.id for i in outbox.take(CHANNEL, "stalled", 1)] == ["i1"]
     time.sleep(0.1)  # the lease expires while "stalled" is stuck in its post
     assert outbox.renew(CHANNEL, "stalled", 10) is False
     outbox.recover()
     assert outbox.claim("healthy", 10) == CHANNEL
-    assert [i["id"] for i in outbox.take(CHANNEL, "healthy", 2)] == ["i1", "i2"]
+    assert [i.id for i in outbox.take(CHANNEL, "healthy", 2)] == ["i1", "i2"]
     # The stalled holder wakes: a failure must not put the items back a second time, and a success
     # must not wipe the healthy holder's in-flight items.
     assert outbox.retry_later(CHANNEL, "stalled", time.time()) is False
@@ -128,7 +128,7 @@ def test_a_new_holder_serves_a_dead_holders_items_first(redis_url):
     time.sleep(0.1)
     outbox.push([_item(2)])  # no lease now, so the channel is ready again; no sweep has run
     assert outbox.claim("next", 10) == CHANNEL
-    assert [i["id"] for i in outbox.take(CHANNEL, "next", 5)] == ["i1", "i2"]
+    assert [i.id for i in outbox.take(CHANNEL, "next", 5)] == ["i1", "i2"]
     assert outbox.ack(CHANNEL, "next", []) is True
     assert outbox.backlog()[0] == 0
 

@@ -13,11 +13,11 @@ import requests
 from rq.serializers import JSONSerializer
 
 from bot.enqueue import QUEUE_NAME
+from bot.store.failed import FailedList
+from bot.store.outbox import Outbox, OutboxItem
 from tests.conftest import CHANNEL, OTHER_CHANNEL
 from tests.formatting import fixture_bytes
 from workers.__main__ import RelayWorker
-from workers.failed import FailedList
-from workers.outbox import Outbox
 
 SECRET = "s3cret-for-tests-0123"
 BEARER = {"Authorization": f"Bearer {SECRET}"}
@@ -140,10 +140,9 @@ def test_a_rerun_job_does_not_overwrite_posted_with_pending(make_relay, copera):
     assert len(matching) == 1 and matching[0]["outcome"] == "posted"
 
 
-def _entry_items(n: int) -> list[dict]:
-    return [{"id": f"m{i:05d}", "delivery_id": f"d{i}", "route": "ops", "channel": CHANNEL, "text": f"event {i}",
-             "name": None, "severity": "info", "status": None, "accepted_at": float(i), "score": float(i)}
-            for i in range(n)]
+def _entry_items(n: int) -> list[OutboxItem]:
+    return [OutboxItem(id=f"m{i:05d}", delivery_id=f"d{i}", route="ops", channel=CHANNEL, text=f"event {i}",
+                       accepted_at=float(i), score=float(i)) for i in range(n)]
 
 
 def test_the_failed_list_bound_counts_and_logs_what_it_drops(redis_url, caplog):
@@ -191,6 +190,6 @@ def test_replay_is_all_or_nothing(redis_url, monkeypatch):
     replayed, missing = failed.replay([*ids, "w1", "nope"], outbox, lambda env, pipe: requeued.append(env))
     assert missing == ["nope"] and len(replayed) == 4
     assert failed.count() == 0 and outbox.backlog()[0] == 3
-    assert [i["id"] for i in outbox.peek(CHANNEL, 10)] == ["m00000", "m00001", "m00002"]
+    assert [i.id for i in outbox.peek(CHANNEL, 10)] == ["m00000", "m00001", "m00002"]
     assert [e["delivery_id"] for e in requeued] == ["w1"]
     assert failed.replay(ids, outbox, requeued.append) == ([], ids)  # a second replay queues nothing

@@ -21,13 +21,13 @@ def select(items: list[dict], limit: int = MAX_MESSAGE) -> int:
     """How many of the first pending items fit in one post: same sender name, within `limit`."""
     if not items:
         return 0
-    name = items[0].get("name")
-    size = len(items[0]["text"])
+    name = items[0].name
+    size = len(items[0].text)
     count = 1
     for item in items[1:MAX_ITEMS]:
-        if item.get("name") != name:
+        if item.name != name:
             break
-        extra = len(item["text"]) + len(SEPARATOR)
+        extra = len(item.text) + len(SEPARATOR)
         if size + extra + len(header(count + 1)) + len(SEPARATOR) > limit:
             break
         size += extra
@@ -38,5 +38,5 @@ def select(items: list[dict], limit: int = MAX_MESSAGE) -> int:
 def compose(items: list[dict]) -> str:
     """The message text for the selected items: the item itself, or a digest of all of them."""
     if len(items) == 1:
-        return items[0]["text"]
-    return header(len(items)) + SEPARATOR + SEPARATOR.join(item["text"] for item in items)
+        return items[0].text
+    return header(len(items)) + SEPARATOR + SEPARATOR.join(item.text for item in items)

@@ -18,11 +18,12 @@ import uuid
 
 import redis
 
+from bot.copera_client import SendResult
+from bot.store import keys
+from bot.store.failed import FailedList
+from bot.store.limiter import RateLimiter
+from bot.store.outbox import WAKE, Outbox
 from workers import digest
-from workers.copera_client import SendResult
-from workers.failed import FailedList
-from workers.limiter import RateLimiter
-from workers.outbox import WAKE, Outbox
 
 log = logging.getLogger("relay.delivery")
 
@@ -151,7 +152,7 @@ class Dispatcher:
         if now < self._next_sweep:
             return
         self._next_sweep = now + SWEEP_EVERY
-        if self.redis.set("relay:sweep-lock", "1", nx=True, px=int(SWEEP_EVERY * 1000)):
+        if self.redis.set(keys.SWEEP_LOCK, "1", nx=True, px=int(SWEEP_EVERY * 1000)):
             moved = self.outbox.recover()
             if moved:
                 log.warning("recovered in-flight messages of a dead worker", extra={"messages": moved})
@@ -190,7 +191,7 @@ class Dispatcher:
             return
         text = digest.compose(items)
         with self.leases.holding(channel, owner):
-            result = self.post(channel, text, items[0].get("name"))
+            result = self.post(channel, text, items[0].name)
         self.settle(channel, owner, items, result)
 
     def post(self, channel: str, text: str, name: str | None) -> SendResult:
@@ -200,7 +201,7 @@ class Dispatcher:
         return self.client.send_message(channel, text, name)
 
     def settle(self, channel: str, owner: str, items: list[dict], result: SendResult) -> None:
-        ids = [i["delivery_id"] for i in items]
+        ids = [i.delivery_id for i in items]
         extra = {"channel": channel, "delivery_ids": ids, "messages": len(items), "copera_status": result.status}
         if result.outcome == "ok":
             if not self.outbox.ack(channel, owner, items):
@@ -218,7 +219,7 @@ class Dispatcher:
             self._give_up(channel, owner, items, result, extra)
             return
         attempt = self.outbox.attempts(channel)
-        oldest = min(i["accepted_at"] for i in items)
+        oldest = min(i.accepted_at for i in items)
         if time.time() - oldest > self.settings.max_delivery_age:
             self._give_up(channel, owner, items, result, extra, note=f" (gave up after {attempt} attempts)")
             return
@@ -234,7 +235,7 @@ class Dispatcher:
         log.error("delivery failed for good", extra={**extra, "reason": result.reason + note})
         self._record(items, "failed", result)
         if self.notices and result.status in (403, 404):
-            routes = sorted({i["route"] for i in items})
+            routes = sorted({i.route for i in items})
             for route in routes:
                 self.notices.report(
                     f"channel-{result.status}",

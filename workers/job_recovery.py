@@ -17,6 +17,8 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from bot.store import keys
+
 log = logging.getLogger("relay.recovery")
 
 ALIVE_SECONDS = 10
@@ -24,7 +26,7 @@ STUCK_SECONDS = 10
 
 
 def _alive_key(worker_name: str) -> str:
-    return f"relay:alive:{worker_name}"
+    return keys.alive(worker_name)
 
 
 class JobRecovery:
@@ -76,7 +78,7 @@ class JobRecovery:
         for job_id in intermediate.get_job_ids():
             if job_id in started:
                 continue
-            key = f"relay:stuck-since:{job_id}"
+            key = keys.stuck_since(job_id)
             if self.redis.set(key, now, nx=True, ex=3600):
                 continue
             if now - float(self.redis.get(key) or now) > STUCK_SECONDS:

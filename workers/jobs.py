@@ -17,6 +17,7 @@ from bot import markdown as md
 from bot.enqueue import JOB_FUNCTION
 from bot.message import Message, render
 from bot.sources import SOURCES
+from bot.store.outbox import OutboxItem
 from bot.templates import TemplateError
 from workers import runtime
 
@@ -124,19 +125,10 @@ def process_webhook(envelope: dict) -> dict:
             continue
         text = render(message) if always else _text(route, message, envelope)
         for channel in channels:
-            items.append({
-                "id": uuid.uuid4().hex,
-                "delivery_id": delivery_id,
-                "route": route.name,
-                "event": envelope["event"],
-                "channel": channel,
-                "text": text,
-                "name": route.sender_name,
-                "severity": message.severity,
-                "status": message.status,
-                "accepted_at": accepted_at,
-                "score": accepted_at - priority_boost(message),
-            })
+            items.append(OutboxItem(
+                id=uuid.uuid4().hex, delivery_id=delivery_id, route=route.name, event=envelope["event"],
+                channel=channel, text=text, name=route.sender_name, severity=message.severity,
+                status=message.status, accepted_at=accepted_at, score=accepted_at - priority_boost(message)))
     reason = None if items else ("; ".join(dict.fromkeys(skipped)) or f"the {envelope['event']} event has no message")
     # History first: the delivery threads may post (and record "posted") as soon as the push lands.
     rt.history.formatted(envelope, items, reason)

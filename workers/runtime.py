@@ -9,15 +9,15 @@ import requests
 
 from bot import logs, register_route_secrets
 from bot.config import ConfigWatcher
+from bot.copera_client import CoperaClient
 from bot.enqueue import QUEUE_NAME
+from bot.notices import Notices
 from bot.redis_conn import connect
 from bot.settings import Settings
-from workers.copera_client import CoperaClient
+from bot.store.history import History
+from bot.store.outbox import Outbox
 from workers.dispatcher import Dispatcher
-from workers.history import History
 from workers.job_recovery import JobRecovery
-from workers.notices import Notices
-from workers.outbox import Outbox
 
 
 class Runtime:

@@ -12,6 +12,8 @@ import hashlib
 
 import redis
 
+from bot.store import keys
+
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -56,7 +58,7 @@ def token_key(token: str | None) -> str:
 class RateLimiter:
     def __init__(self, connection: redis.Redis, token: str | None, per_minute: int):
         name = token_key(token)
-        self.keys = [f"relay:rl:{name}:tat", f"relay:rl:{name}:pause"]
+        self.keys = keys.rate_limiter(name)
         self.burst = max(1, per_minute // 10)
         # Posts in any window of 60 s <= burst + 60/interval; 2 % headroom for clock granularity.
         self.interval_ms = max(1, int(60_000 * 1.02 / max(1, per_minute - self.burst)))

@@ -10,7 +10,8 @@ import uuid
 
 import redis
 
-from workers.outbox import Outbox
+from bot.store import keys
+from bot.store.outbox import Outbox, OutboxItem
 
 log = logging.getLogger("relay.notices")
 EVERY_SECONDS = 3600
@@ -24,15 +25,14 @@ class Notices:
 
     def report(self, kind: str, route: str, channel: str | None, text: str) -> bool:
         """Reports once per hour per (kind, route, channel); returns whether it was reported now."""
-        key = f"relay:notice:{kind}:{route}:{channel or '-'}"
+        key = keys.notice(kind, route, channel)
         if not self.redis.set(key, "1", nx=True, ex=EVERY_SECONDS):
             return False
         log.warning("notice: %s", text, extra={"notice": kind, "route": route, "channel": channel})
         if self.channel and self.channel != channel:
             now = time.time()
-            self.outbox.push([{
-                "id": uuid.uuid4().hex, "delivery_id": f"notice-{kind}", "route": route, "channel": self.channel,
-                "text": f"⚠️ **Copera Relay notice**\n\n{text}", "name": "Copera Relay", "severity": "warning",
-                "status": None, "accepted_at": now, "score": now,
-            }])
+            self.outbox.push([OutboxItem(
+                id=uuid.uuid4().hex, delivery_id=f"notice-{kind}", route=route, channel=self.channel,
+                text=f"⚠️ **Copera Relay notice**\n\n{text}", name="Copera Relay", severity="warning",
+                accepted_at=now, score=now)])
         return True

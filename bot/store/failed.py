@@ -16,15 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import asdict, replace
 
 import redis
 
-from workers.history import COUNTERS
+from bot.store.keys import COUNTERS, FAILED, FAILED_INDEX
+from bot.store.outbox import OutboxItem
 
 log = logging.getLogger("relay.failed")
 
-FAILED = "relay:failed"
-FAILED_INDEX = "relay:failed:index"
 MAX_ENTRIES = 10_000
 
 # Adds entries and trims the oldest past the bound in one step; returns the ids it dropped.
@@ -50,10 +50,11 @@ class FailedList:
         self.max_entries = max_entries
         self._add = connection.register_script(_ADD)
 
-    def add(self, items: list[dict], status: int | None, reason: str) -> None:
-        """Records messages given up on (outbox items), with Copera's status and reason."""
+    def add(self, items: list[OutboxItem], status: int | None, reason: str) -> None:
+        """Records messages given up on, with Copera's status and reason."""
         now = time.time()
-        self._store([{**item, "failed_at": now, "copera_status": status, "reason": reason} for item in items], now)
+        entries = [{**asdict(item), "failed_at": now, "copera_status": status, "reason": reason} for item in items]
+        self._store(entries, now)
 
     def add_webhook(self, envelope: dict, reason: str) -> None:
         """Records an accepted webhook that could not be formatted into messages."""
@@ -105,8 +106,8 @@ class FailedList:
                     if not entries:
                         return [], missing
                     now = time.time()
-                    messages = [{**{k: v for k, v in e.items() if k not in ("failed_at", "copera_status", "reason")},
-                                 "accepted_at": now, "score": now} for e in entries if e.get("kind") != "webhook"]
+                    messages = [replace(OutboxItem.from_dict(e), accepted_at=now, score=now)
+                                for e in entries if e.get("kind") != "webhook"]
                     pipe.multi()
                     if messages:
                         outbox.push(messages, client=pipe)

@@ -13,18 +13,17 @@ import time
 
 import redis
 
-from bot import stats
+from bot.store import keys, stats
 
-COUNTERS = "relay:counters"
 KEEP_SECONDS = 7 * 24 * 3600
 
 
 def _key(delivery_id: str) -> str:
-    return f"relay:delivery:{delivery_id}"
+    return keys.delivery(delivery_id)
 
 
 def _list_key(route: str) -> str:
-    return f"relay:deliveries:{route}"
+    return keys.deliveries(route)
 
 
 # Writes a webhook's first record; returns 0 (changing nothing) if it exists, as after a re-run job
@@ -61,8 +60,8 @@ class History:
         fields = {
             "delivery_id": envelope["delivery_id"], "route": envelope["route"], "source": envelope["source"],
             "event": envelope["event"], "received_at": envelope.get("received_at"), "formatted_at": time.time(),
-            "messages": len(items), "channels": json.dumps(sorted({i["channel"] for i in items})),
-            "text": items[0]["text"] if items else "", "reason": reason or "", "attempts": 0,
+            "messages": len(items), "channels": json.dumps(sorted({i.channel for i in items})),
+            "text": items[0].text if items else "", "reason": reason or "", "attempts": 0,
         }
         self._first_record(envelope, outcome, fields, "formatted" if items else "nothing", "formatted")
 
@@ -89,30 +88,30 @@ class History:
         status = str(result.status) if result.status is not None else "none"
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
-        for delivery_id in {i["delivery_id"] for i in items}:
+        for delivery_id in {i.delivery_id for i in items}:
             key = _key(delivery_id)
             pipe.hset(key, mapping={"outcome": outcome, "copera_status": status, "updated_at": now,
                                     "reason": result.reason or ""})
             pipe.hincrby(key, "attempts", 1)
         for item in items:
-            route = item["route"]
+            route = item.route
             if outcome == "posted":
-                pipe.hincrby(COUNTERS, f"posted|{route}|{status}", 1)
+                pipe.hincrby(keys.COUNTERS, f"posted|{route}|{status}", 1)
             elif outcome == "failed":
-                pipe.hincrby(COUNTERS, f"failed|{route}|{status}", 1)
+                pipe.hincrby(keys.COUNTERS, f"failed|{route}|{status}", 1)
             stats.record(pipe, route, outcome)
         if outcome in ("retrying", "rate_limited"):
             reason = "rate_limited" if outcome == "rate_limited" else "error"
-            pipe.hincrby(COUNTERS, f"retries|{reason}", 1)
+            pipe.hincrby(keys.COUNTERS, f"retries|{reason}", 1)
         if outcome == "posted" and len(items) > 1:
-            pipe.hincrby(COUNTERS, "digests", 1)
-            pipe.hincrby(COUNTERS, "digest_events", len(items))
+            pipe.hincrby(keys.COUNTERS, "digests", 1)
+            pipe.hincrby(keys.COUNTERS, "digest_events", len(items))
         pipe.execute()
 
     def limiter_wait(self, seconds: float) -> None:
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hincrby(COUNTERS, "ratelimiter_waits", 1)
-        pipe.hincrbyfloat(COUNTERS, "ratelimiter_wait_seconds", seconds)
+        pipe.hincrby(keys.COUNTERS, "ratelimiter_waits", 1)
+        pipe.hincrbyfloat(keys.COUNTERS, "ratelimiter_wait_seconds", seconds)
         pipe.execute()
 
     def recent(self, route: str | None, routes: list[str], limit: int = 20) -> list[dict]:

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict, dataclass, fields
 
 import redis
 
-PREFIX = "relay:"
-READY = PREFIX + "ready"
-CHANNELS = PREFIX + "channels"
-WAKE = PREFIX + "wake"
+from bot.store import keys
+from bot.store.keys import CHANNELS, PREFIX, READY, WAKE
 
 # The smallest pending score among the first items of an outbox (priority survives partial takes).
 _MIN_SCORE_LUA = """
@@ -153,26 +152,40 @@ return moved
 """
 
 
-def _encode(item: dict) -> str:
-    """The stored form of an item. Decoding and encoding again gives the same string (JSON keeps key
-    order and float repr), which is how a holder that lost its lease finds its items by value."""
-    return json.dumps(item, separators=(",", ":"))
+@dataclass(frozen=True)
+class OutboxItem:
+    """One message waiting to be posted to one channel. `score` orders channels (acceptance time
+    minus a priority boost); `name` is the sender name Copera shows; items with different names are
+    never combined into one digest."""
+
+    id: str
+    delivery_id: str
+    route: str
+    channel: str
+    text: str
+    name: str | None = None
+    event: str = ""
+    severity: str = "info"
+    status: str | None = None
+    accepted_at: float = 0.0
+    score: float = 0.0
+
+    def encode(self) -> str:
+        """The stored form. Decoding and encoding again gives the same string, which is how a
+        holder that lost its lease finds its items by value."""
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OutboxItem:
+        """From a stored or recorded form; other keys (a failed entry's reason, …) are ignored."""
+        return cls(**{k: data[k] for k in _FIELDS if k in data})
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> OutboxItem:
+        return cls.from_dict(json.loads(raw))
 
 
-def outbox_key(channel: str) -> str:
-    return f"{PREFIX}outbox:{channel}"
-
-
-def inflight_key(channel: str) -> str:
-    return f"{PREFIX}inflight:{channel}"
-
-
-def lease_key(channel: str) -> str:
-    return f"{PREFIX}lease:{channel}"
-
-
-def state_key(channel: str) -> str:
-    return f"{PREFIX}chstate:{channel}"
+_FIELDS = [f.name for f in fields(OutboxItem)]
 
 
 class Outbox:
@@ -185,20 +198,20 @@ class Outbox:
         self._renew = connection.register_script(_RENEW)
         self._recover = connection.register_script(_RECOVER)
 
-    def push(self, items: list[dict], marker: str | None = None, client=None) -> int:
+    def push(self, items: list[OutboxItem], marker: str | None = None, client=None) -> int:
         """Appends items to their channels' outboxes atomically. With `marker` (a delivery id),
         a second push for the same delivery is a no-op, so a re-run job cannot duplicate. With
         `client` (a transaction pipeline) the push is queued in that transaction."""
-        keys = [f"{PREFIX}formatted:{marker or '-'}", READY, CHANNELS, WAKE]
+        names = [keys.formatted(marker), READY, CHANNELS, WAKE]
         args: list = ["1" if marker else "", len(items)]
         for item in items:
-            ch = item["channel"]
-            keys += [outbox_key(ch), lease_key(ch), state_key(ch)]
-            args += [ch, _encode(item), item["score"]]
+            ch = item.channel
+            names += [keys.outbox(ch), keys.lease(ch), keys.channel_state(ch)]
+            args += [ch, item.encode(), item.score]
         if client is not None:
-            self._push(keys=keys, args=args, client=client)
+            self._push(keys=names, args=args, client=client)
             return len(items)
-        return int(self._push(keys=keys, args=args))
+        return int(self._push(keys=names, args=args))
 
     def next_ready_in(self) -> float | None:
         """Seconds until the earliest channel may be served (0 if now), None if none is pending."""
@@ -212,26 +225,26 @@ class Outbox:
         ch = self._claim(keys=[READY], args=[time.time(), int(lease_seconds * 1000), owner, PREFIX])
         return ch.decode() if isinstance(ch, bytes) else ch
 
-    def peek(self, channel: str, count: int) -> list[dict]:
-        return [json.loads(raw) for raw in self.redis.lrange(outbox_key(channel), 0, count - 1)]
+    def peek(self, channel: str, count: int) -> list[OutboxItem]:
+        return [OutboxItem.decode(raw) for raw in self.redis.lrange(keys.outbox(channel), 0, count - 1)]
 
-    def take(self, channel: str, owner: str, count: int) -> list[dict] | None:
+    def take(self, channel: str, owner: str, count: int) -> list[OutboxItem] | None:
         """Moves the first `count` pending items of a channel `owner` leases to its in-flight list;
         None if the lease is no longer `owner`'s."""
-        raws = self._take(keys=[outbox_key(channel), inflight_key(channel), lease_key(channel)], args=[count, owner])
-        return None if raws is None else [json.loads(raw) for raw in raws]
+        raws = self._take(keys=[keys.outbox(channel), keys.inflight(channel), keys.lease(channel)], args=[count, owner])
+        return None if raws is None else [OutboxItem.decode(raw) for raw in raws]
 
     def renew(self, channel: str, owner: str, lease_seconds: float) -> bool:
         """Extends `owner`'s lease; False if it expired and may be someone else's now."""
-        return bool(self._renew(keys=[lease_key(channel)], args=[owner, int(lease_seconds * 1000)]))
+        return bool(self._renew(keys=[keys.lease(channel)], args=[owner, int(lease_seconds * 1000)]))
 
     def _finish(self, channel: str, owner: str, mode: str, not_before: float = 0.0,
-                items: list[dict] = ()) -> bool:
-        keys = [inflight_key(channel), outbox_key(channel), lease_key(channel), READY, state_key(channel)]
-        args = [mode, owner, not_before, channel, *(_encode(i) for i in items)]
-        return bool(self._release(keys=keys, args=args))
+                items: list[OutboxItem] = ()) -> bool:
+        names = [keys.inflight(channel), keys.outbox(channel), keys.lease(channel), READY, keys.channel_state(channel)]
+        args = [mode, owner, not_before, channel, *(i.encode() for i in items)]
+        return bool(self._release(keys=names, args=args))
 
-    def ack(self, channel: str, owner: str, items: list[dict] = ()) -> bool:
+    def ack(self, channel: str, owner: str, items: list[OutboxItem] = ()) -> bool:
         """The in-flight `items` are done (delivered, or recorded as failed); releases the channel.
         Returns False if the lease had expired: then copies of `items` may be posted again."""
         return self._finish(channel, owner, "ack", items=items)
@@ -242,7 +255,7 @@ class Outbox:
         return self._finish(channel, owner, "retry", not_before)
 
     def attempts(self, channel: str) -> int:
-        return int(self.redis.hincrby(state_key(channel), "attempts", 1))
+        return int(self.redis.hincrby(keys.channel_state(channel), "attempts", 1))
 
     def recover(self) -> int:
         """Returns in-flight items of expired leases to their outboxes; returns how many moved."""
@@ -254,10 +267,10 @@ class Outbox:
         channels = [c.decode() for c in self.redis.smembers(CHANNELS)]
         pipe = self.redis.pipeline(transaction=False)
         for ch in channels:
-            pipe.llen(outbox_key(ch))
-            pipe.llen(inflight_key(ch))
-            pipe.lindex(inflight_key(ch), 0)
-            pipe.lindex(outbox_key(ch), 0)
+            pipe.llen(keys.outbox(ch))
+            pipe.llen(keys.inflight(ch))
+            pipe.lindex(keys.inflight(ch), 0)
+            pipe.lindex(keys.outbox(ch), 0)
         replies = pipe.execute()
         count, heads = 0, []
         for i in range(0, len(replies), 4):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 
+from bot.store import keys
+
 BUCKET_SECONDS = 60
 KEEP_SECONDS = 2 * 3600
 
 
 def bucket_key(ts: float) -> str:
-    return f"relay:stats:{int(ts // BUCKET_SECONDS)}"
+    return keys.stats_bucket(int(ts // BUCKET_SECONDS))
 
 
 def record(connection, route: str, outcome: str, count: int = 1, now: float | None = None) -> None:
@@ -26,7 +28,7 @@ def last_hour(connection, now: float | None = None) -> dict:
     first = int(now // BUCKET_SECONDS) - 59
     pipe = connection.pipeline(transaction=False)
     for minute in range(first, first + 60):
-        pipe.hgetall(f"relay:stats:{minute}")
+        pipe.hgetall(keys.stats_bucket(minute))
     totals: dict[str, dict[str, int]] = {}
     minutes = []
     for minute, raw in zip(range(first, first + 60), pipe.execute(), strict=True):

@@ -1,0 +1,101 @@
+"""Every Redis key the relay writes, in one place. All live under `relay:` (RQ keeps its own `rq:`
+keys, reached only through RQ's API). The layout targets one Redis, not Redis Cluster: scripts
+derive channel keys from `PREFIX`.
+
+Delivery (bot.store.outbox):
+- `outbox:<channel>`    pending items (JSON), oldest first
+- `inflight:<channel>`  items taken for the post being made now
+- `lease:<channel>`     who posts to that channel (PX expiry, renewed during a post)
+- `chstate:<channel>`   retry bookkeeping (attempts, not_before)
+- `ready`               channels with pending items, scored by when they may go next
+- `channels`            every channel that may hold items, for the recovery sweep
+- `wake`                a nudge list that wakes idle delivery threads
+- `formatted:<delivery id>`  a delivery's messages are in the outbox (a re-run job adds none)
+- `sweep-lock`          one recovery sweep at a time across workers
+
+Records (bot.store.failed, bot.store.history, bot.store.stats):
+- `failed`, `failed:index`   the failed list (entries by id; ids by time)
+- `delivery:<delivery id>`   one webhook's story; `deliveries:<route>` the newest ids per route
+- `counters`                 monotonic delivery counters for /metrics
+- `stats:<minute>`           per-route counts per minute, two hours
+
+Intake and operations:
+- `seen:<route>:<sender's delivery key>`  redelivery window (value: delivery id, or a pending claim)
+- `intake-limit:<route>:<minute>`         per-route request budget
+- `authfail:<route>`                      failed signature checks, for the notice
+- `notice:<kind>:<route>:<channel>`       a notice was said this hour
+- `rl:<token hash>:tat`, `rl:<token hash>:pause`  the shared Copera rate limiter
+- `alive:<worker>`, `stuck-since:<job id>` dead-worker job recovery
+"""
+
+from __future__ import annotations
+
+PREFIX = "relay:"
+
+READY = PREFIX + "ready"
+CHANNELS = PREFIX + "channels"
+WAKE = PREFIX + "wake"
+SWEEP_LOCK = PREFIX + "sweep-lock"
+FAILED = PREFIX + "failed"
+FAILED_INDEX = PREFIX + "failed:index"
+COUNTERS = PREFIX + "counters"
+
+
+def outbox(channel: str) -> str:
+    return f"{PREFIX}outbox:{channel}"
+
+
+def inflight(channel: str) -> str:
+    return f"{PREFIX}inflight:{channel}"
+
+
+def lease(channel: str) -> str:
+    return f"{PREFIX}lease:{channel}"
+
+
+def channel_state(channel: str) -> str:
+    return f"{PREFIX}chstate:{channel}"
+
+
+def formatted(delivery_id: str | None) -> str:
+    return f"{PREFIX}formatted:{delivery_id or '-'}"
+
+
+def delivery(delivery_id: str) -> str:
+    return f"{PREFIX}delivery:{delivery_id}"
+
+
+def deliveries(route: str) -> str:
+    return f"{PREFIX}deliveries:{route}"
+
+
+def stats_bucket(minute: int) -> str:
+    return f"{PREFIX}stats:{minute}"
+
+
+def seen(route: str, key: str) -> str:
+    return f"{PREFIX}seen:{route}:{key}"
+
+
+def intake_limit(route: str, minute: int) -> str:
+    return f"{PREFIX}intake-limit:{route}:{minute}"
+
+
+def auth_failures(route: str) -> str:
+    return f"{PREFIX}authfail:{route}"
+
+
+def notice(kind: str, route: str, channel: str | None) -> str:
+    return f"{PREFIX}notice:{kind}:{route}:{channel or '-'}"
+
+
+def rate_limiter(token_name: str) -> list[str]:
+    return [f"{PREFIX}rl:{token_name}:tat", f"{PREFIX}rl:{token_name}:pause"]
+
+
+def alive(worker_name: str) -> str:
+    return f"{PREFIX}alive:{worker_name}"
+
+
+def stuck_since(job_id: str) -> str:
+    return f"{PREFIX}stuck-since:{job_id}"
