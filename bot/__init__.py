@@ -9,7 +9,7 @@ import redis
 from flask import Flask
 
 from bot import logs
-from bot.config import ConfigWatcher, RelayConfig
+from bot.config import RelayConfig, Routes
 from bot.redis_conn import connect
 from bot.settings import Settings
 from bot.store import keys
@@ -21,29 +21,19 @@ AUTH_FAILURES_BEFORE_NOTICE = 10
 AUTH_FAILURE_WINDOW = 600
 
 
-def register_route_secrets(config: RelayConfig) -> None:
-    for route in config.routes.values():
-        logs.register_secret(route.secret)
-
-
 class Relay:
     """What views and CLI commands share: settings, the routes (loaded on first use, so commands
     like `sources` work without a routes file), and the Redis connection."""
 
     def __init__(self, settings: Settings, config: RelayConfig | None = None):
         self.settings = settings
-        self._fixed_config = config
-        self._watcher = None
+        self.routes = Routes(settings.config_path, config)
         self._local = threading.local()
 
     @property
     def config(self) -> RelayConfig:
         """The routes in force; the file is re-read when it changes."""
-        if self._fixed_config is not None:
-            return self._fixed_config
-        if self._watcher is None:
-            self._watcher = ConfigWatcher(self.settings.config_path, on_load=register_route_secrets)
-        return self._watcher.get()
+        return self.routes.get()
 
     @property
     def redis(self):

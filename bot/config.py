@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from bot import logs
 from bot.auth import Unauthenticated
 from bot.message import SEVERITIES, Message, rank
 from bot.sources import SOURCES
@@ -327,3 +328,38 @@ class ConfigWatcher:
             self.on_load(config)
         log.info("routes reloaded", extra={"routes": len(config.routes), "path": self.path})
         return True
+
+
+class Routes:
+    """The routes in force for one process, web or worker alike: a fixed document (tests, tools), or
+    the routes file, loaded on first use and re-read when it changes (`reload()` forces it, on
+    SIGHUP). Every load registers the routes' secrets with the log redactor, then tells `listeners`."""
+
+    def __init__(self, path: str, fixed: RelayConfig | None = None):
+        self.path = path
+        self.fixed = fixed
+        self.watcher: ConfigWatcher | None = None
+        self.listeners: list = []
+        if fixed is not None:
+            _register_secrets(fixed)
+
+    def get(self) -> RelayConfig:
+        if self.fixed is not None:
+            return self.fixed
+        if self.watcher is None:
+            self.watcher = ConfigWatcher(self.path, on_load=self._loaded)
+        return self.watcher.get()
+
+    def reload(self) -> None:
+        if self.watcher is not None:
+            self.watcher.check(force=True)
+
+    def _loaded(self, config: RelayConfig) -> None:
+        _register_secrets(config)
+        for listener in self.listeners:
+            listener(config)
+
+
+def _register_secrets(config: RelayConfig) -> None:
+    for route in config.routes.values():
+        logs.register_secret(route.secret)

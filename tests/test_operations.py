@@ -194,7 +194,7 @@ def test_web_process_picks_up_a_changed_routes_file(redis_url, tmp_path):
     client = app.test_client()
     assert client.post("/hooks/later", json={"message": "x"}, headers=BEARER).status_code == 404
     path.write_text(yaml.safe_dump({"routes": {**ROUTES, "later": ROUTES["ops"]}}))
-    app.extensions["relay"]._watcher._next_check = 0
+    app.extensions["relay"].routes.watcher._next_check = 0
     assert client.post("/hooks/later", json={"message": "x"}, headers=BEARER).status_code == 202
 
 

@@ -63,7 +63,7 @@ def test_a_route_removed_by_a_reload_keeps_its_queued_webhooks_on_the_failed_lis
     r = relay.post("dev", {"message": "queued before the reload"}, BEARER)
     assert r.status_code == 202
     delivery_id = r.get_json()["delivery_id"]
-    relay.runtime._fixed_config = relay.runtime.config.__class__(
+    relay.runtime.routes.fixed = relay.runtime.config.__class__(
         routes={"ops": relay.runtime.config.routes["ops"]})  # the reload dropped "dev"
     relay.work()
     assert copera.messages == []
@@ -73,7 +73,7 @@ def test_a_route_removed_by_a_reload_keeps_its_queued_webhooks_on_the_failed_lis
     listing = cli(relay, "failed")
     assert "webhook (not formatted)" in listing.output and "no longer configured" in listing.output
     # The route comes back; replaying formats the webhook again and it is posted.
-    relay.runtime._fixed_config = relay.config
+    relay.runtime.routes.fixed = relay.config
     result = cli(relay, "replay", delivery_id)
     assert result.exit_code == 0 and "1 webhook(s) for formatting" in result.output
     relay.work()

@@ -77,8 +77,7 @@ def main() -> int:
         stopping["flag"] = True
         rt.dispatcher.stop_event.set()
 
-    if rt.watcher is not None:
-        signal.signal(signal.SIGHUP, lambda *_: rt.watcher.check(force=True))
+    signal.signal(signal.SIGHUP, lambda *_: rt.routes.reload())
     rt.dispatcher.start(settings.delivery_threads)
     rt.job_recovery.start_heartbeat()
     log.info("worker started", extra={"delivery_threads": settings.delivery_threads,

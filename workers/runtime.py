@@ -7,8 +7,8 @@ import functools
 
 import requests
 
-from bot import logs, register_route_secrets
-from bot.config import ConfigWatcher
+from bot import logs
+from bot.config import Routes
 from bot.copera_client import CoperaClient
 from bot.enqueue import QUEUE_NAME
 from bot.notices import Notices
@@ -23,10 +23,8 @@ from workers.job_recovery import JobRecovery
 class Runtime:
     def __init__(self, settings: Settings, config=None, connection=None):
         self.settings = settings
-        self._fixed_config = config
-        self.watcher = None if config is not None else ConfigWatcher(settings.config_path, on_load=self._loaded)
-        if config is not None:
-            register_route_secrets(config)
+        self.routes = Routes(settings.config_path, config)
+        self.routes.listeners.append(self._loaded)
         logs.register_secret(settings.copera_token)
         # Blocking reads in the delivery loop wait up to a second; leave room above that.
         self.redis = connection or connect(settings.redis_url, socket_timeout=30.0,
@@ -41,14 +39,12 @@ class Runtime:
                                      recovery=self.job_recovery)
         self.failed = self.dispatcher.failed
 
-
     @property
     def config(self):
         """The routes in force; the file is re-read when it changes (or on SIGHUP)."""
-        return self._fixed_config if self._fixed_config is not None else self.watcher.get()
+        return self.routes.get()
 
     def _loaded(self, config) -> None:
-        register_route_secrets(config)
         if getattr(self, "notices", None):
             self.notices.channel = config.notices_channel
 
