@@ -1,0 +1,436 @@
+"""What the storage and delivery layer promises, pinned by what Copera (tests/copera_stub.py)
+receives and what the operator's commands show, so the promises survive a restructuring of the
+modules behind them: order per channel (also after a crash), at-most-once queueing per webhook,
+one sender name per post, the token-wide pause and the per-channel wait after a 429, the retry
+counter, the failed list (newest first, bounded, replayable by id), and the shared rate limit,
+driven through time by a pinned clock instead of measured against the wall clock."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+import threading
+import time
+
+import pytest
+import redis as redis_lib
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
+
+from bot.enqueue import QUEUE_NAME
+from tests.conftest import CHANNEL, OTHER_CHANNEL
+from workers import dispatcher as dispatcher_module
+from workers.dispatcher import BACKOFF_CAP, backoff
+from workers.failed import MAX_ENTRIES, FailedList
+from workers.limiter import RateLimiter
+
+SECRET = "s3cret-for-tests-0123"
+BEARER = {"Authorization": f"Bearer {SECRET}"}
+THIRD_CHANNEL = "64b7f0c2e4b0a1a2b3c4d5e8"
+ROUTES = {
+    "ops": {"source": "generic", "channel": CHANNEL, "secret": SECRET},
+    "dev": {"source": "generic", "channel": OTHER_CHANNEL, "secret": SECRET},
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch):
+    monkeypatch.setattr(dispatcher_module, "BACKOFF_BASE", 0.05)
+
+
+def send(relay, route: str, marker: str, **fields) -> str:
+    r = relay.post(route, {"message": marker} | fields, BEARER)
+    assert r.status_code == 202, r.get_json()
+    return r.get_json()["delivery_id"]
+
+
+def markers(texts: list[str]) -> list[str]:
+    return [m for t in texts for m in re.findall(r"evt-\d+", t)]
+
+
+def format_jobs(relay) -> None:
+    SimpleWorker([QUEUE_NAME], connection=relay.redis, serializer=JSONSerializer).work(burst=True)
+
+
+def cli(relay, *args) -> str:
+    result = relay.app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def failed_entries(relay) -> list[dict]:
+    return json.loads(cli(relay, "failed", "--json", "--limit", str(MAX_ENTRIES + 100)))
+
+
+def wait_for(condition, timeout: float, interval: float = 0.02) -> bool:
+    end = time.time() + timeout
+    while time.time() < end:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+# -- order, crashes and re-runs ---------------------------------------------------------------------
+
+def test_a_dead_workers_in_flight_messages_go_first_and_in_order(make_relay, copera):
+    relay = make_relay(ROUTES)
+    for i in range(6):
+        send(relay, "ops", f"evt-{i}")
+    format_jobs(relay)
+    # A worker leases the channel, takes the first messages and dies before posting them.
+    outbox = relay.runtime.outbox
+    assert outbox.claim("dead-worker", 0.05) == CHANNEL
+    assert markers([i["text"] for i in outbox.take(CHANNEL, "dead-worker", 2)]) == ["evt-0", "evt-1"]
+    time.sleep(0.1)  # its lease expires; nothing but the recovery sweep can make the channel due again
+    relay.work()
+    assert markers(copera.texts(CHANNEL)) == [f"evt-{i}" for i in range(6)]
+    assert len(copera.texts(CHANNEL)) == 1  # all of them, one digest
+    assert "waiting to post: 0 " in cli(relay, "stats")
+
+
+def _kill_mid_job(relay, perform: bool) -> None:
+    """A worker dequeues the first job, (maybe) runs it, and dies before RQ records the end."""
+    worker = SimpleWorker([QUEUE_NAME], connection=relay.redis, serializer=JSONSerializer)
+    job, _queue = worker.dequeue_job_and_maintain_ttl(timeout=1)
+    worker.prepare_execution(job)
+    worker.prepare_job_execution(job, remove_from_intermediate_queue=True)
+    if perform:
+        job.perform()
+
+
+def test_a_job_whose_worker_died_before_formatting_is_run_again(make_relay, copera):
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-1")
+    _kill_mid_job(relay, perform=False)
+    assert Queue(QUEUE_NAME, connection=relay.redis, serializer=JSONSerializer).count == 0
+    relay.runtime.job_recovery.sweep()  # no "alive" key for the dead worker
+    relay.work()
+    assert markers(copera.texts()) == ["evt-1"]
+
+
+def test_a_job_run_again_after_queueing_its_messages_posts_them_once(make_relay, copera):
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-1")
+    _kill_mid_job(relay, perform=True)  # the messages are in the outbox; the job looks unfinished
+    assert relay.runtime.job_recovery.sweep() == 1
+    relay.work()
+    assert markers(copera.texts()) == ["evt-1"]
+    [row] = json.loads(cli(relay, "deliveries", "ops", "--json"))
+    assert row["outcome"] == "posted" and row["attempts"] == 1
+
+
+def test_a_post_carries_one_sender_name_and_keeps_the_order(make_relay, copera):
+    routes = {"alpha": {"source": "generic", "channel": CHANNEL, "secret": SECRET, "sender_name": "Alpha"},
+              "beta": {"source": "generic", "channel": CHANNEL, "secret": SECRET, "sender_name": "Beta"},
+              "plain": {"source": "generic", "channel": CHANNEL, "secret": SECRET}}
+    relay = make_relay(routes)
+    rng = random.Random(16)
+    sequence = [rng.choice(["alpha", "alpha", "beta", "plain"]) for _ in range(30)]
+    for i, route in enumerate(sequence):
+        send(relay, route, f"evt-{i}")
+    relay.work()
+    names = {"alpha": "Alpha", "beta": "Beta", "plain": None}
+    # Every run of consecutive messages under one name is one post (a digest when longer than one).
+    expected = [(names[route], [f"evt-{i}" for i, _ in run])
+                for route, run in itertools.groupby(enumerate(sequence), key=lambda x: x[1])]
+    assert [(m["name"], markers([m["message"]])) for m in copera.messages] == expected
+
+
+# -- 429s and retries -------------------------------------------------------------------------------
+
+def test_a_429_pauses_the_token_and_puts_the_throttled_channel_behind_due_ones(make_relay, copera):
+    copera.throttle_next = 1
+    copera.retry_after = 1
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    send(relay, "dev", "evt-1")
+    relay.work()
+    (throttled_at, status), *_ = copera.requests
+    assert status == 429
+    # Nothing is posted with this token until retryAfter has passed, on any channel ...
+    assert [m["t"] >= throttled_at + copera.retry_after for m in copera.messages] == [True, True]
+    # ... and the channel Copera throttled waits that long too: the channel that was already due goes first.
+    assert [m["channel"] for m in copera.messages] == [OTHER_CHANNEL, CHANNEL]
+    assert FailedList(relay.redis).count() == 0
+
+
+def test_the_retry_count_starts_again_after_a_success(make_relay, copera):
+    relay = make_relay(ROUTES)
+    copera.fail_next = 2
+    send(relay, "ops", "evt-0")
+    relay.work()
+    assert copera.statuses() == [503, 503, 204]
+    # Same channel, a relay that gives up on the first failure of a message older than a second.
+    impatient = make_relay(ROUTES, env={"RELAY_MAX_DELIVERY_AGE": "1"})
+    send(impatient, "ops", "evt-1")
+    time.sleep(1.1)
+    copera.mode = "down"
+    impatient.work()
+    [entry] = failed_entries(impatient)
+    assert entry["reason"] == "try later (gave up after 1 attempts)"
+
+
+def test_backoff_doubles_with_jitter_up_to_the_cap():
+    rng_state = random.getstate()
+    random.seed(16)
+    try:
+        for attempt in range(1, 40):
+            ceiling = min(BACKOFF_CAP, dispatcher_module.BACKOFF_BASE * 2 ** (attempt - 1))
+            draws = [backoff(attempt) for _ in range(200)]
+            assert all(ceiling / 2 <= d <= ceiling for d in draws), attempt
+            # Jitter spreads retries over the whole range, so workers that failed together do not retry together.
+            assert min(draws) < ceiling * 0.55 and max(draws) > ceiling * 0.95, attempt
+        assert backoff(0) <= dispatcher_module.BACKOFF_BASE
+    finally:
+        random.setstate(rng_state)
+
+
+# -- the failed list --------------------------------------------------------------------------------
+
+def test_failed_lists_newest_first_and_replay_by_id_sends_only_that_one(make_relay, copera):
+    copera.forbidden = {CHANNEL}
+    relay = make_relay(ROUTES)
+    for i in range(3):
+        send(relay, "ops", f"evt-{i}")
+        relay.work()  # one failure at a time: three entries failed at three moments
+    entries = failed_entries(relay)
+    assert [markers([e["text"]]) for e in entries] == [["evt-2"], ["evt-1"], ["evt-0"]]
+    listing = cli(relay, "failed").splitlines()
+    assert [line.split()[0] for line in listing] == [e["id"] for e in entries]
+    copera.forbidden = set()
+    assert "queued 1 message(s) again" in cli(relay, "replay", entries[1]["id"])
+    relay.work()
+    assert markers(copera.texts(CHANNEL)) == ["evt-1"]
+    assert [e["id"] for e in failed_entries(relay)] == [entries[0]["id"], entries[2]["id"]]
+    [row] = [r for r in json.loads(cli(relay, "deliveries", "ops", "--json")) if r["outcome"] == "posted"]
+    assert row["delivery_id"] == entries[1]["delivery_id"]
+
+
+def test_failed_list_keeps_the_newest_entries_at_its_bound_and_counts_the_rest(make_relay):
+    relay = make_relay(ROUTES)
+    failed = FailedList(relay.redis)
+
+    def items(prefix, n):
+        return [{"id": f"{prefix}{i:05d}", "delivery_id": f"{prefix}{i}", "route": "ops", "channel": CHANNEL,
+                 "text": "t", "accepted_at": 0.0, "score": 0.0} for i in range(n)]
+
+    failed.add(items("old", 7), 403, "forbidden")
+    time.sleep(0.01)  # a later failure time than the old ones
+    for batch in range(10):
+        failed.add(items(f"new{batch}-", MAX_ENTRIES // 10), 403, "forbidden")
+    entries = failed_entries(relay)
+    assert len(entries) == MAX_ENTRIES
+    assert not [e for e in entries if e["id"].startswith("old")]
+    assert entries[0]["id"].startswith("new9-") and entries[-1]["id"].startswith("new0-")
+    assert f"failed: {MAX_ENTRIES}" in cli(relay, "stats")
+    assert f"(7 older entries dropped at the {MAX_ENTRIES:,} cap)" in cli(relay, "stats")
+    failed.add(items("newest", 1), 403, "forbidden")
+    assert failed_entries(relay)[0]["id"] == "newest00000" and failed.count() == MAX_ENTRIES
+    assert "(8 older entries dropped" in cli(relay, "stats")
+
+
+# -- the shared rate limit, through time -----------------------------------------------------------
+
+class Clock:
+    """A pinned clock in whole milliseconds, moved only by the test."""
+
+    def __init__(self):
+        self.ms = 1_000_000_000
+
+    def __call__(self) -> float:
+        return self.ms / 1000
+
+
+class FlowingClock:
+    """Real time plus jumps: the limiter's keys expire by Redis' clock, so a long test should never
+    let real time overtake the limiter's."""
+
+    def __init__(self):
+        self.offset = 1_000_000.0 - time.monotonic()
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
+def limiter(redis_url, per_minute: int, clock, token: str = "cp_key_pinned") -> RateLimiter:
+    return RateLimiter(redis_lib.Redis.from_url(redis_url), token, per_minute, clock=clock)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(per_minute=st.sampled_from([1, 7, 60, 100, 1000]),
+       gaps_ms=st.lists(st.integers(0, 3000), min_size=50, max_size=400))
+def test_no_60_second_window_holds_more_than_the_budget(redis_server, per_minute, gaps_ms):
+    connection = redis_lib.Redis.from_url(redis_server.url)
+    connection.flushall()
+    clock = FlowingClock()
+    a = limiter(redis_server.url, per_minute, clock)
+    b = limiter(redis_server.url, per_minute, clock)  # another worker sharing the token
+    granted = []
+    for i, gap in enumerate(gaps_ms):
+        clock.offset += gap / 1000
+        while (a if i % 2 else b).acquire() == 0:  # take all there is now
+            granted.append(clock())
+    for i, start in enumerate(granted):
+        assert sum(1 for t in granted[i:] if t < start + 60) <= per_minute, (per_minute, start)
+
+
+@pytest.mark.parametrize("per_minute", [1, 10, 100, 1000])
+def test_the_wait_acquire_returns_is_exact_and_demand_gets_the_whole_budget(redis_url, per_minute):
+    clock = Clock()
+    rl = limiter(redis_url, per_minute, clock)
+    assert rl.burst == max(1, per_minute // 10)
+    grants = 0
+    while rl.acquire() == 0:
+        grants += 1
+    assert grants == rl.burst  # the burst, all at once
+    end = clock.ms + 180_000
+    while clock.ms < end:
+        wait = rl.acquire()
+        if wait == 0:
+            grants += 1
+            continue
+        clock.ms += round(wait * 1000) - 1
+        assert rl.acquire() == 0.001, "granted before the wait it announced"
+        clock.ms += 1
+    # Three minutes of constant demand: the burst, then one slot per interval and none lost to rounding.
+    assert grants == rl.burst + (180_000 - 1) // rl.interval_ms
+    assert grants <= 3 * per_minute
+
+
+def test_a_limiter_is_shared_by_everyone_using_the_token(redis_url):
+    clock = Clock()
+    workers = [limiter(redis_url, 6000, clock) for _ in range(3)]
+    other = limiter(redis_url, 6000, clock, token="cp_key_someone_else")
+    granted = sum(1 for _ in range(700) for w in workers if w.acquire() == 0)
+    assert granted == 600  # the burst once, not once per worker
+    assert sum(1 for _ in range(700) if other.acquire() == 0) == 600  # another token has its own budget
+    clock.ms += 10 * workers[0].interval_ms
+    assert sum(1 for w in workers for _ in range(5) if w.acquire() == 0) == 10
+
+
+@pytest.mark.parametrize("per_minute", [10, 100])
+def test_refund_gives_back_one_slot_and_never_more_than_the_burst(redis_url, per_minute):
+    clock = Clock()
+    rl = limiter(redis_url, per_minute, clock)
+    for _ in range(5):
+        rl.refund()  # nothing taken yet: nothing to give back
+    assert sum(1 for _ in range(50) if rl.acquire() == 0) == rl.burst
+    rl.refund()
+    assert rl.acquire() == 0
+    assert rl.acquire() == rl.interval_ms / 1000
+    clock.ms += 60_000
+    for _ in range(3):
+        rl.refund()  # the budget refilled meanwhile: refunds add nothing on top
+    assert sum(1 for _ in range(50) if rl.acquire() == 0) == rl.burst
+
+
+def test_a_pause_holds_every_slot_until_it_ends_and_is_never_shortened(redis_url):
+    clock = Clock()
+    rl = limiter(redis_url, 100, clock)
+    rl.pause(30)
+    rl.pause(5)
+    assert rl.acquire() == 30
+    clock.ms += 29_999
+    assert rl.acquire() == 0.001
+    clock.ms += 1
+    assert sum(1 for _ in range(50) if rl.acquire() == 0) == rl.burst  # waiting did not use the budget
+
+
+def test_a_thread_that_loses_the_race_for_a_channel_hands_its_slot_back(make_relay, copera, monkeypatch):
+    relay = make_relay(ROUTES, env={"COPERA_RATE_LIMIT_PER_MINUTE": "10"})  # one slot, the next 6.8 s later
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    dispatcher = relay.runtime.dispatcher
+    claim = dispatcher.outbox.claim
+
+    def another_thread_claims_first(owner, lease_seconds):
+        assert claim("other-thread", 60) == CHANNEL
+        return claim(owner, lease_seconds)
+
+    monkeypatch.setattr(dispatcher.outbox, "claim", another_thread_claims_first)
+    assert dispatcher.step("this-thread") > 0  # took the slot, found no channel: gives the slot back
+    monkeypatch.undo()
+    assert dispatcher.outbox.retry_later(CHANNEL, "other-thread", 0)  # the other thread could not post
+    relay.work(timeout=dispatcher.limiter.interval_ms / 1000 / 2)
+    assert markers(copera.texts()) == ["evt-0"]  # posted with the slot handed back, not the next one
+
+
+# -- the threaded delivery loop ---------------------------------------------------------------------
+
+def _blocked_in_blpop(connection) -> int:
+    return sum(1 for c in connection.client_list() if c.get("cmd") == "blpop")
+
+
+def _stop(dispatcher, threads: int) -> None:
+    dispatcher.stop_event.set()
+    for _ in range(threads):
+        dispatcher.outbox.push([])  # wakes each idle thread so it sees the stop
+    dispatcher.stop(timeout=15)
+
+
+def test_a_push_wakes_an_idle_delivery_thread_at_once(make_relay, copera, monkeypatch):
+    idle_wait = 8.0
+    monkeypatch.setattr(dispatcher_module, "IDLE_WAIT", idle_wait)
+    relay = make_relay(ROUTES)
+    dispatcher = relay.runtime.dispatcher
+    dispatcher.start(2)
+    try:
+        assert wait_for(lambda: _blocked_in_blpop(relay.redis) == 2, 10)
+        idle_since = time.time()
+        send(relay, "ops", "evt-1")
+        format_jobs(relay)
+        # Without the wake-up the threads would sleep out their idle wait first.
+        assert wait_for(lambda: copera.texts(), idle_wait / 2)
+        assert time.time() - idle_since < idle_wait / 2
+    finally:
+        _stop(dispatcher, 2)
+    assert markers(copera.texts()) == ["evt-1"]
+
+
+def test_threads_never_post_to_one_channel_at_once_nor_out_of_order(make_relay, copera, monkeypatch):
+    routes = {**ROUTES, "qa": {"source": "generic", "channel": THIRD_CHANNEL, "secret": SECRET}}
+    relay = make_relay(routes)
+    copera.delay = 0.02
+    busy: dict[str, int] = {}
+    overlaps: list[str] = []
+    lock = threading.Lock()
+    handle = copera._handle
+
+    def counting_handle(handler):
+        channel = handler.path.split("/")[-2]
+        with lock:
+            busy[channel] = busy.get(channel, 0) + 1
+            if busy[channel] > 1:
+                overlaps.append(channel)
+        try:
+            handle(handler)
+        finally:
+            with lock:
+                busy[channel] -= 1
+
+    monkeypatch.setattr(copera, "_handle", counting_handle)
+    dispatcher = relay.runtime.dispatcher
+    dispatcher.start(4)
+    sent = {"ops": [], "dev": [], "qa": []}
+    try:
+        rng = random.Random(16)
+        for i in range(90):
+            route = rng.choice(sorted(sent))
+            # 4,000 characters: at most two per digest, so a channel takes many posts.
+            send(relay, route, f"evt-{i}", title=f"evt-{i}", message="x" * 4000)
+            sent[route].append(f"evt-{i}")
+            if i % 6 == 5:
+                format_jobs(relay)
+        format_jobs(relay)
+        assert wait_for(lambda: len(markers(copera.texts())) >= 90, 60)
+    finally:
+        _stop(dispatcher, 4)
+    assert overlaps == []
+    for route, channel in [("ops", CHANNEL), ("dev", OTHER_CHANNEL), ("qa", THIRD_CHANNEL)]:
+        assert markers(copera.texts(channel)) == sent[route]
+    assert len(copera.texts()) >= 45
