@@ -434,3 +434,152 @@ def test_threads_never_post_to_one_channel_at_once_nor_out_of_order(make_relay, 
     for route, channel in [("ops", CHANNEL), ("dev", OTHER_CHANNEL), ("qa", THIRD_CHANNEL)]:
         assert markers(copera.texts(channel)) == sent[route]
     assert len(copera.texts()) >= 45
+
+
+# -- webhooks that could not be formatted, and re-run jobs ------------------------------------------
+
+def _queued_envelope(relay) -> dict:
+    [job] = Queue(QUEUE_NAME, connection=relay.redis, serializer=JSONSerializer).jobs
+    return job.args[0]
+
+
+def test_a_webhook_whose_route_went_away_is_shown_whole_and_replays_into_a_post(make_relay, copera):
+    full = make_relay(ROUTES)
+    delivery_id = send(full, "dev", "evt-1")
+    envelope = _queued_envelope(full)
+    reloaded = make_relay({"ops": ROUTES["ops"]})  # a reload dropped "dev" before the job ran
+    reloaded.work()
+    reason = "route dev is no longer configured for source generic; replay it once the route is back"
+    [entry] = failed_entries(reloaded)
+    assert entry.pop("failed_at") >= envelope["received_at"]
+    assert entry == {"id": delivery_id, "kind": "webhook", "delivery_id": delivery_id, "route": "dev",
+                     "event": "message", "source": "generic", "channel": None,
+                     "accepted_at": envelope["received_at"], "copera_status": None, "reason": reason,
+                     "envelope": envelope}
+    [row] = json.loads(cli(full, "deliveries", "dev", "--json"))
+    assert {k: row[k] for k in ("delivery_id", "route", "source", "event", "received_at", "messages", "channels",
+                                "text", "reason", "attempts", "outcome")} == {
+        "delivery_id": delivery_id, "route": "dev", "source": "generic", "event": "message",
+        "received_at": envelope["received_at"], "messages": "0", "channels": [], "text": "", "reason": reason,
+        "attempts": 0, "outcome": "failed"}
+    dev_row = next(line for line in cli(full, "stats").splitlines() if line.startswith("dev "))
+    assert dev_row.split()[-1] == "1"  # the failed column
+    make_relay(ROUTES)  # the route is back
+    assert "and 1 webhook(s) for formatting" in cli(full, "replay", delivery_id)
+    full.work()
+    assert markers(copera.texts(OTHER_CHANNEL)) == ["evt-1"]
+    [row] = json.loads(cli(full, "deliveries", "dev", "--json"))
+    assert (row["outcome"], row["messages"], row["reason"], row["channels"]) == ("posted", "1", "", [OTHER_CHANNEL])
+    assert failed_entries(full) == []
+
+
+def test_a_re_run_job_keeps_its_place_before_webhooks_queued_after_it(make_relay, copera):
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    _kill_mid_job(relay, perform=False)
+    send(relay, "ops", "evt-1")  # queued while the first job's worker lay dead
+    assert relay.runtime.job_recovery.sweep() == 1
+    relay.work()
+    assert markers(copera.texts()) == ["evt-0", "evt-1"]
+    assert relay.runtime.job_recovery.sweep() == 0  # nothing left to re-run
+
+
+def test_deliveries_lists_the_newest_first_across_routes_and_per_route(make_relay, copera):
+    routes = {**ROUTES, "qa": {"source": "generic", "channel": THIRD_CHANNEL, "secret": SECRET}}
+    relay = make_relay(routes)
+    order = ["ops", "dev", "ops", "qa", "ops", "dev"]
+    ids = [send(relay, route, f"evt-{i}") for i, route in enumerate(order)]
+    relay.work()
+    rows = json.loads(cli(relay, "deliveries", "--json", "--limit", "4"))
+    assert [r["delivery_id"] for r in rows] == ids[::-1][:4]
+    assert all(a["received_at"] > b["received_at"] > 0 for a, b in itertools.pairwise(rows))
+    channel_of = {"ops": CHANNEL, "dev": OTHER_CHANNEL, "qa": THIRD_CHANNEL}
+    assert [(r["route"], r["channels"], r["attempts"], r["outcome"]) for r in rows] == [
+        (order[i], [channel_of[order[i]]], 1, "posted") for i in (5, 4, 3, 2)]
+    ops = json.loads(cli(relay, "deliveries", "ops", "--json", "--limit", "3"))
+    assert [r["delivery_id"] for r in ops] == [ids[4], ids[2], ids[0]]
+    assert [r["text"] for r in ops] == ["🔵 **evt-4**", "🔵 **evt-2**", "🔵 **evt-0**"]
+    table = cli(relay, "deliveries", "dev").splitlines()
+    assert len(table) == 3 and table[1].split()[2:] == ["dev", "message", "posted", "204", "1"]
+
+
+def test_a_refused_channel_raises_one_notice_per_kind_route_and_channel(make_relay, copera, monkeypatch):
+    from workers.copera_client import SendResult
+
+    routes = {"alerts": {"source": "generic", "secret": SECRET, "channels": [
+        {"channel": CHANNEL, "when": {"severity": ["critical"]}}, {"channel": OTHER_CHANNEL}]}}
+    relay = make_relay(routes, extra={"notices_channel": THIRD_CHANNEL})
+    client = relay.runtime.dispatcher.client
+    send_message = client.send_message
+    missing: set[str] = {OTHER_CHANNEL}
+
+    def copera_without(channel, text, name=None):
+        if channel in missing:
+            return SendResult("permanent", 404, "Channel not found")
+        return send_message(channel, text, name)
+
+    monkeypatch.setattr(client, "send_message", copera_without)
+    copera.forbidden = {CHANNEL}
+    send(relay, "alerts", "evt-0", level="critical")
+    send(relay, "alerts", "evt-1")
+    relay.work()
+    copera.forbidden, missing = set(), {CHANNEL, OTHER_CHANNEL}
+    send(relay, "alerts", "evt-2", level="critical")  # the same channel, now another refusal: a new notice
+    send(relay, "alerts", "evt-3")  # the same refusal again within the hour: no new notice
+    relay.work()
+    advice = "Check the channel id and that the integration was added to the channel."
+    notices = [part for text in copera.texts(THIRD_CHANNEL) for part in text.split("\n\n---\n\n")
+               if part.startswith("⚠️")]  # notices for one channel may share a digest
+    assert notices == [
+        f"⚠️ **Copera Relay notice**\n\nroute alerts: Copera answered {status} for channel {channel} ({why}). {advice}"
+        for status, channel, why in [(403, CHANNEL, "Integration is not a participant of this channel"),
+                                     (404, OTHER_CHANNEL, "Channel not found"), (404, CHANNEL, "Channel not found")]]
+    entries = failed_entries(relay)
+    assert [(markers([e["text"]]), e["copera_status"], e["reason"]) for e in entries] == [
+        (["evt-3"], 404, "Channel not found"), (["evt-2"], 404, "Channel not found"),
+        (["evt-1"], 404, "Channel not found"), (["evt-0"], 403, "Integration is not a participant of this channel")]
+    assert all(e["failed_at"] >= e["accepted_at"] for e in entries)
+    assert {r["outcome"] for r in json.loads(cli(relay, "deliveries", "--json"))} == {"failed"}
+    alerts_row = next(line for line in cli(relay, "stats").splitlines() if line.startswith("alerts "))
+    assert alerts_row.split()[1:] == ["4", "0", "0", "0", "0", "3", "0", "4"]  # "posted": the route's 3 notices
+
+
+def test_a_holder_that_gives_up_after_losing_its_lease_leaves_no_copy_behind(make_relay, copera):
+    from workers.copera_client import SendResult
+
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    dispatcher = relay.runtime.dispatcher
+    assert dispatcher.outbox.claim("stalled", 0.05) == CHANNEL
+    items = dispatcher.outbox.take(CHANNEL, "stalled", 10)
+    time.sleep(0.1)
+    assert dispatcher.outbox.recover() == 1  # the message waits again in the outbox ...
+    # ... when the stalled holder's post comes back refused for good.
+    dispatcher.settle(CHANNEL, "stalled", items, SendResult("permanent", 403, "Forbidden"))
+    relay.work()
+    assert copera.messages == []
+    assert [markers([e["text"]]) for e in failed_entries(relay)] == [["evt-0"]]
+    assert "waiting to post: 0 " in cli(relay, "stats")
+
+
+def test_replay_sends_in_acceptance_order_as_new_messages(make_relay, copera):
+    relay = make_relay(ROUTES, env={"RELAY_MAX_DELIVERY_AGE": "1"})
+    copera.forbidden = {CHANNEL}
+    for i in range(3):
+        send(relay, "ops", f"evt-{i}")
+        relay.work()
+    last, newer, older = (e["id"] for e in failed_entries(relay))
+    time.sleep(1.1)  # all of them are older than the maximum age now
+    send(relay, "dev", "evt-3")
+    format_jobs(relay)  # accepted before the replay: goes first
+    copera.forbidden = set()
+    assert "queued 2 message(s) again" in cli(relay, "replay", newer, older)
+    relay.work()
+    assert [(m["channel"], markers([m["message"]])) for m in copera.messages] == [
+        (OTHER_CHANNEL, ["evt-3"]), (CHANNEL, ["evt-0", "evt-1"])]
+    copera.fail_next = 1  # a replayed message is retried like a new one, not given up as too old
+    assert "queued 1 message(s) again" in cli(relay, "replay", last)
+    relay.work()
+    assert markers(copera.texts(CHANNEL)) == ["evt-0", "evt-1", "evt-2"]
+    assert failed_entries(relay) == []
