@@ -583,3 +583,89 @@ def test_replay_sends_in_acceptance_order_as_new_messages(make_relay, copera):
     relay.work()
     assert markers(copera.texts(CHANNEL)) == ["evt-0", "evt-1", "evt-2"]
     assert failed_entries(relay) == []
+
+
+def _metric(text: str, name: str) -> float:
+    found = re.findall(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    return float(found[0]) if found else 0.0
+
+
+def test_delivery_counters_and_histories_account_for_every_post(make_relay, copera):
+    relay = make_relay(ROUTES, env={"METRICS_TOKEN": "metrics-token-0123"})
+    copera.throttle_next, copera.retry_after = 1, 1
+    digest_ids = [send(relay, "ops", f"evt-{i}") for i in range(3)]
+    dev_id = send(relay, "dev", "evt-3")  # due while the token is paused: waits for the limiter
+    relay.work()
+    copera.fail_next = 1
+    retried_id = send(relay, "ops", "evt-4")
+    relay.work()
+    copera.forbidden = {CHANNEL}
+    failed_id = send(relay, "ops", "evt-5")
+    relay.work()
+    assert markers(copera.texts()) == ["evt-3", "evt-0", "evt-1", "evt-2", "evt-4"]
+    text = relay.client.get("/metrics", headers={"Authorization": "Bearer metrics-token-0123"}).get_data(as_text=True)
+    assert _metric(text, 'relay_messages_posted_total{route="ops",status="204"}') == 4
+    assert _metric(text, 'relay_messages_posted_total{route="dev",status="204"}') == 1
+    assert _metric(text, 'relay_messages_failed_total{route="ops",status="403"}') == 1
+    assert _metric(text, 'relay_delivery_retries_total{reason="rate_limited"}') == 1
+    assert _metric(text, 'relay_delivery_retries_total{reason="error"}') == 1
+    assert (_metric(text, "relay_digests_total"), _metric(text, "relay_digest_events_total")) == (1, 3)
+    waits = _metric(text, "relay_ratelimiter_waits_total")
+    assert waits >= 1 and 0 < _metric(text, "relay_ratelimiter_wait_seconds_total") <= waits * copera.retry_after
+    assert _metric(text, "relay_failed_messages") == 1
+    rows = {r["delivery_id"]: r for r in json.loads(cli(relay, "deliveries", "--json", "--limit", "50"))}
+    assert {i: (rows[i]["outcome"], rows[i]["copera_status"], rows[i]["attempts"]) for i in rows} == {
+        **{i: ("posted", "204", 2) for i in digest_ids}, dev_id: ("posted", "204", 1),
+        retried_id: ("posted", "204", 2), failed_id: ("failed", "403", 1)}
+    assert rows[failed_id]["reason"] == "Integration is not a participant of this channel"
+    assert rows[retried_id]["reason"] == ""
+
+
+def test_a_job_stuck_between_dequeue_and_start_is_run_again(make_relay, copera, monkeypatch):
+    from workers import job_recovery
+
+    monkeypatch.setattr(job_recovery, "STUCK_SECONDS", 0.2)
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    worker = SimpleWorker([QUEUE_NAME], connection=relay.redis, serializer=JSONSerializer)
+    assert worker.dequeue_job_and_maintain_ttl(timeout=1)  # and the worker dies right there
+    recovery = relay.runtime.job_recovery
+    assert recovery.sweep() == 0  # first seen stuck: it may be on its way to the started registry
+    time.sleep(0.1)
+    assert recovery.sweep() == 0  # not yet stuck for long
+    time.sleep(0.2)
+    assert recovery.sweep() == 1
+    relay.work()
+    assert markers(copera.texts()) == ["evt-0"]
+    assert recovery.sweep() == 0
+
+
+def test_a_live_workers_running_job_is_left_alone(make_relay, copera):
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    worker = SimpleWorker([QUEUE_NAME], connection=relay.redis, serializer=JSONSerializer)
+    job, _queue = worker.dequeue_job_and_maintain_ttl(timeout=1)
+    worker.prepare_execution(job)
+    worker.prepare_job_execution(job, remove_from_intermediate_queue=True)
+    recovery = relay.runtime.job_recovery
+    recovery.worker_name = worker.name
+    recovery.start_heartbeat(every=0.05)  # the worker's own process says it is alive
+    try:
+        assert wait_for(lambda: relay.redis.ttl(f"relay:alive:{worker.name}") > 0, 5)
+        assert recovery.sweep() == 0
+    finally:
+        recovery.stop()  # the process stops: its alive key goes with it
+    assert recovery.sweep() == 1
+    relay.work()
+    assert markers(copera.texts()) == ["evt-0"]
+
+
+def test_a_started_entry_whose_job_is_gone_is_dropped(make_relay):
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    _kill_mid_job(relay, perform=False)
+    queue = Queue(QUEUE_NAME, connection=relay.redis, serializer=JSONSerializer)
+    [job_id] = queue.started_job_registry.get_job_ids()
+    queue.fetch_job(job_id).delete(remove_from_queue=False)  # expired or deleted by an operator
+    assert relay.runtime.job_recovery.sweep() == 0
+    assert queue.started_job_registry.get_job_ids() == []
