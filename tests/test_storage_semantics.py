@@ -288,6 +288,8 @@ def test_the_wait_acquire_returns_is_exact_and_demand_gets_the_whole_budget(redi
     while rl.acquire() == 0:
         grants += 1
     assert grants == rl.burst  # the burst, all at once
+    # The documented design: 2 % under the budget, after the burst, so no window ever holds more.
+    assert rl.interval_ms == int(60_000 * 1.02 / max(1, per_minute - rl.burst))
     end = clock.ms + 180_000
     while clock.ms < end:
         wait = rl.acquire()
@@ -499,6 +501,7 @@ def test_deliveries_lists_the_newest_first_across_routes_and_per_route(make_rela
     ops = json.loads(cli(relay, "deliveries", "ops", "--json", "--limit", "3"))
     assert [r["delivery_id"] for r in ops] == [ids[4], ids[2], ids[0]]
     assert [r["text"] for r in ops] == ["🔵 **evt-4**", "🔵 **evt-2**", "🔵 **evt-0**"]
+    assert {(r["source"], r["event"], r["messages"], r["reason"]) for r in rows} == {("generic", "message", "1", "")}
     table = cli(relay, "deliveries", "dev").splitlines()
     assert len(table) == 3 and table[1].split()[2:] == ["dev", "message", "posted", "204", "1"]
 
@@ -669,3 +672,18 @@ def test_a_started_entry_whose_job_is_gone_is_dropped(make_relay):
     queue.fetch_job(job_id).delete(remove_from_queue=False)  # expired or deleted by an operator
     assert relay.runtime.job_recovery.sweep() == 0
     assert queue.started_job_registry.get_job_ids() == []
+
+
+def test_a_webhook_with_nothing_to_post_says_why(make_relay, copera):
+    routes = {"ops": {**ROUTES["ops"], "min_severity": "warning"}}
+    relay = make_relay(routes)
+    quiet = send(relay, "ops", "evt-0", level="info")
+    loud = send(relay, "ops", "evt-1", level="error")
+    relay.work()
+    relay.work()  # a second pass changes nothing
+    assert markers(copera.texts()) == ["evt-1"]
+    rows = {r["delivery_id"]: r for r in json.loads(cli(relay, "deliveries", "ops", "--json"))}
+    assert {k: rows[quiet][k] for k in ("outcome", "messages", "channels", "text", "reason", "attempts")} == {
+        "outcome": "nothing to post", "messages": "0", "channels": [], "text": "", "attempts": 0,
+        "reason": "severity info is below this route's min_severity warning"}
+    assert (rows[loud]["outcome"], rows[loud]["attempts"], rows[loud]["channels"]) == ("posted", 1, [CHANNEL])
