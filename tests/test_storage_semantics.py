@@ -202,6 +202,8 @@ def test_failed_lists_newest_first_and_replay_by_id_sends_only_that_one(make_rel
     assert [markers([e["text"]]) for e in entries] == [["evt-2"], ["evt-1"], ["evt-0"]]
     listing = cli(relay, "failed").splitlines()
     assert [line.split()[0] for line in listing] == [e["id"] for e in entries]
+    two = cli(relay, "failed", "--limit", "2").splitlines()
+    assert [line.split()[0] for line in two] == [e["id"] for e in entries[:2]]
     copera.forbidden = set()
     assert "queued 1 message(s) again" in cli(relay, "replay", entries[1]["id"])
     relay.work()
@@ -687,3 +689,38 @@ def test_a_webhook_with_nothing_to_post_says_why(make_relay, copera):
         "outcome": "nothing to post", "messages": "0", "channels": [], "text": "", "attempts": 0,
         "reason": "severity info is below this route's min_severity warning"}
     assert (rows[loud]["outcome"], rows[loud]["attempts"], rows[loud]["channels"]) == ("posted", 1, [CHANNEL])
+
+
+def test_replay_all_of_an_empty_failed_list_queues_nothing(make_relay, copera):
+    relay = make_relay(ROUTES)
+    assert cli(relay, "replay", "--all").strip() == "queued 0 message(s) again"
+    assert cli(relay, "failed").strip() == "no failed deliveries"
+    relay.work()
+    assert copera.messages == []
+
+
+def test_stats_show_what_waits_and_the_age_of_the_oldest(make_relay):
+    relay = make_relay(ROUTES)
+    outbox = relay.runtime.outbox
+    now = time.time()
+
+    def item(i, channel, age):
+        return {"id": f"i{i}", "delivery_id": f"d{i}", "route": "ops", "channel": channel, "text": f"evt-{i}",
+                "name": None, "severity": "info", "status": None, "accepted_at": now - age, "score": now - age}
+
+    outbox.push([item(0, CHANNEL, 50), item(1, CHANNEL, 5), item(2, OTHER_CHANNEL, 20), item(3, OTHER_CHANNEL, 1)])
+    assert re.search(r"waiting to post: 4 +oldest waiting: (5\d) s", cli(relay, "stats"))
+    assert outbox.claim("w", 60) == CHANNEL
+    assert len(outbox.take(CHANNEL, "w", 1)) == 1  # in flight still waits
+    assert re.search(r"waiting to post: 4 +oldest waiting: (5\d) s", cli(relay, "stats"))
+    assert outbox.ack(CHANNEL, "w")
+    assert re.search(r"waiting to post: 3 +oldest waiting: (2\d) s", cli(relay, "stats"))
+
+
+def test_a_clock_ahead_elsewhere_never_shows_a_negative_age(make_relay):
+    relay = make_relay(ROUTES)
+    ahead = time.time() + 120  # accepted by a web process whose clock runs two minutes ahead
+    relay.runtime.outbox.push([{"id": "i0", "delivery_id": "d0", "route": "ops", "channel": CHANNEL, "text": "evt-0",
+                                "name": None, "severity": "info", "status": None, "accepted_at": ahead,
+                                "score": ahead}])
+    assert "waiting to post: 1   oldest waiting: 0 s" in cli(relay, "stats")
