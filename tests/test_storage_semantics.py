@@ -22,11 +22,12 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 from bot.enqueue import QUEUE_NAME
+from bot.store.failed import MAX_ENTRIES, FailedList
+from bot.store.limiter import RateLimiter
+from bot.store.outbox import OutboxItem
 from tests.conftest import CHANNEL, OTHER_CHANNEL
 from workers import dispatcher as dispatcher_module
 from workers.dispatcher import BACKOFF_CAP, backoff
-from workers.failed import MAX_ENTRIES, FailedList
-from workers.limiter import RateLimiter
 
 SECRET = "s3cret-for-tests-0123"
 BEARER = {"Authorization": f"Bearer {SECRET}"}
@@ -85,7 +86,7 @@ def test_a_dead_workers_in_flight_messages_go_first_and_in_order(make_relay, cop
     # A worker leases the channel, takes the first messages and dies before posting them.
     outbox = relay.runtime.outbox
     assert outbox.claim("dead-worker", 0.05) == CHANNEL
-    assert markers([i["text"] for i in outbox.take(CHANNEL, "dead-worker", 2)]) == ["evt-0", "evt-1"]
+    assert markers([i.text for i in outbox.take(CHANNEL, "dead-worker", 2)]) == ["evt-0", "evt-1"]
     time.sleep(0.1)  # its lease expires; nothing but the recovery sweep can make the channel due again
     relay.work()
     assert markers(copera.texts(CHANNEL)) == [f"evt-{i}" for i in range(6)]
@@ -218,8 +219,8 @@ def test_failed_list_keeps_the_newest_entries_at_its_bound_and_counts_the_rest(m
     failed = FailedList(relay.redis)
 
     def items(prefix, n):
-        return [{"id": f"{prefix}{i:05d}", "delivery_id": f"{prefix}{i}", "route": "ops", "channel": CHANNEL,
-                 "text": "t", "accepted_at": 0.0, "score": 0.0} for i in range(n)]
+        return [OutboxItem(id=f"{prefix}{i:05d}", delivery_id=f"{prefix}{i}", route="ops", channel=CHANNEL, text="t")
+                for i in range(n)]
 
     failed.add(items("old", 7), 403, "forbidden")
     time.sleep(0.01)  # a later failure time than the old ones
@@ -509,7 +510,7 @@ def test_deliveries_lists_the_newest_first_across_routes_and_per_route(make_rela
 
 
 def test_a_refused_channel_raises_one_notice_per_kind_route_and_channel(make_relay, copera, monkeypatch):
-    from workers.copera_client import SendResult
+    from bot.copera_client import SendResult
 
     routes = {"alerts": {"source": "generic", "secret": SECRET, "channels": [
         {"channel": CHANNEL, "when": {"severity": ["critical"]}}, {"channel": OTHER_CHANNEL}]}}
@@ -550,7 +551,7 @@ def test_a_refused_channel_raises_one_notice_per_kind_route_and_channel(make_rel
 
 
 def test_a_holder_that_gives_up_after_losing_its_lease_leaves_no_copy_behind(make_relay, copera):
-    from workers.copera_client import SendResult
+    from bot.copera_client import SendResult
 
     relay = make_relay(ROUTES)
     send(relay, "ops", "evt-0")
@@ -705,8 +706,8 @@ def test_stats_show_what_waits_and_the_age_of_the_oldest(make_relay):
     now = time.time()
 
     def item(i, channel, age):
-        return {"id": f"i{i}", "delivery_id": f"d{i}", "route": "ops", "channel": channel, "text": f"evt-{i}",
-                "name": None, "severity": "info", "status": None, "accepted_at": now - age, "score": now - age}
+        return OutboxItem(id=f"i{i}", delivery_id=f"d{i}", route="ops", channel=channel, text=f"evt-{i}",
+                          accepted_at=now - age, score=now - age)
 
     outbox.push([item(0, CHANNEL, 50), item(1, CHANNEL, 5), item(2, OTHER_CHANNEL, 20), item(3, OTHER_CHANNEL, 1)])
     assert re.search(r"waiting to post: 4 +oldest waiting: (5\d) s", cli(relay, "stats"))
@@ -720,7 +721,6 @@ def test_stats_show_what_waits_and_the_age_of_the_oldest(make_relay):
 def test_a_clock_ahead_elsewhere_never_shows_a_negative_age(make_relay):
     relay = make_relay(ROUTES)
     ahead = time.time() + 120  # accepted by a web process whose clock runs two minutes ahead
-    relay.runtime.outbox.push([{"id": "i0", "delivery_id": "d0", "route": "ops", "channel": CHANNEL, "text": "evt-0",
-                                "name": None, "severity": "info", "status": None, "accepted_at": ahead,
-                                "score": ahead}])
+    relay.runtime.outbox.push([OutboxItem(id="i0", delivery_id="d0", route="ops", channel=CHANNEL, text="evt-0",
+                                          accepted_at=ahead, score=ahead)])
     assert "waiting to post: 1   oldest waiting: 0 s" in cli(relay, "stats")

@@ -18,8 +18,8 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bot.enqueue import QUEUE_NAME
+from bot.store.keys import inflight as inflight_key
 from tests.conftest import CHANNEL, TOKEN
-from workers.outbox import inflight_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-for-tests-0123"
