@@ -19,8 +19,10 @@ MAX_MESSAGE = 10_000
 # stays readable and still cannot become a link.
 _INLINE_SPECIAL = re.compile(r"([\\`*<>~|]|\](?=[(\[:]))")
 _UNDERSCORE_AT_EDGE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-# Markup that only counts at the start of a line: headings, quotes, list items, rules.
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)](?:[ \t]|$)))", re.MULTILINE)
+# Markup that only counts at the start of a line: headings, quotes, list items, rules. The indent
+# never spans a line break: `\s*` there would rescan every following blank line from each line
+# start, quadratic in a run of blank lines (a payload of 20 KB of newlines took seconds).
+_LINE_START = re.compile(r"^([^\S\n]*)([#>+=-]|\d+(?=[.)](?:[ \t]|$)))", re.MULTILINE)
 # A channel-wide mention, also when a joiner is slipped between `@` and the word or the `@` is
 # the fullwidth form; and Slack's `<!here>` broadcasts (text escapes `<`, code does not).
 _MENTION = re.compile(r"([@\uff20])[\u200c\u200d]*(everyone|channel|here|all)\b", re.IGNORECASE)

@@ -32,6 +32,7 @@ from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from rq.timeouts import JobTimeoutException
 
 from bot import markdown as md
 
@@ -60,8 +61,23 @@ class _OverBudget(BaseException):
     on the way (in Jinja or in a filter) can swallow it and let the render run on untimed."""
 
 
-def _size(value) -> int:
-    return len(value) if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)) else 0
+def _size(value, budget: int = MAX_VALUE) -> int:
+    """Items a value holds, nested ones included (a list of long strings weighs their characters),
+    counted until it passes `budget`: a list of one reference repeated a million times is small
+    in memory but not to the filters that would walk or render it."""
+    total, stack = 0, [value]
+    while stack and total <= budget:
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += len(item)
+            stack.extend(item)
+        elif isinstance(item, dict):
+            total += len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return total
 
 
 def _checked(value):
@@ -158,8 +174,8 @@ class _Env(ImmutableSandboxedEnvironment):
     def call_binop(self, context, operator, left, right):
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(n, int) and _size(seq):
-                    _need(len(seq) * max(0, n) <= MAX_VALUE, "a repetition")
+                if isinstance(n, int) and not isinstance(n, bool) and _size(seq):
+                    _need(max(len(seq), _size(seq)) * max(0, n) <= MAX_VALUE, "a repetition")
             if isinstance(left, int) and isinstance(right, int):
                 _need(left.bit_length() + right.bit_length() <= MAX_INT_BITS, "a product")
         elif operator == "**":
@@ -327,6 +343,8 @@ class Template:
             raise
         except SecurityError as exc:
             raise TemplateError(f"blocked by the sandbox: {exc}") from None
+        except JobTimeoutException:  # RQ's job timeout fails the job; it is not a template error
+            raise
         except Exception as exc:  # any template failure means "use the default format"
             raise TemplateError(f"{type(exc).__name__}: {_short(exc)}") from None
         finally:

@@ -25,7 +25,6 @@ import hmac
 import io
 import json
 import os
-import re
 import time
 import uuid
 from pathlib import Path
@@ -44,7 +43,7 @@ from bot.openapi import init_app as init_openapi
 from bot.sources import SOURCES
 from bot.sources.base import Ignored, PayloadError
 from tests.conftest import CHANNEL
-from tests.formatting import FIXTURES, Headers
+from tests.formatting import FIXTURES, Headers, event_for_fixture
 from tests.test_markdown_safety import NASTY, problems
 
 SECRET = "fuzz-secret-0123456789abcdef"
@@ -78,18 +77,6 @@ FUZZ_SETTINGS = settings(
 
 
 # -- fixtures and events ---------------------------------------------------------------------------
-
-def _norm(name: str) -> str:
-    s = re.sub(r"[^a-z0-9]", "", name.lower())
-    return s.removesuffix("hook")
-
-
-def event_for_fixture(source, fixture_name: str) -> str:
-    """The event header a fixture is sent with (`push__x.json` -> GitLab's "Push Hook")."""
-    prefix = fixture_name.split("__")[0].removesuffix(".json").removesuffix(".txt")
-    names = {_norm(e): e for e in [*source.events, *source.ignored]}
-    return names.get(_norm(prefix), prefix)
-
 
 def _decode_fixture(source, path: Path):
     """(payload, how it is encoded) of a fixture file."""

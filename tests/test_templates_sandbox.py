@@ -168,3 +168,13 @@ def test_a_failing_template_falls_back_to_the_default_format(make_relay, copera)
     assert relay.post("g", {"message": "still delivered"}, BEARER).status_code == 202
     relay.work()
     assert copera.texts(CHANNEL) == ["🔵 **still delivered**"]
+
+
+@pytest.mark.parametrize("source", [
+    "{{ (['x' * 2000000] * 2000000) | length }}",  # the size was checked at the top level only
+    "{{ ([['y' * 1000] * 1000] * 1000) | length }}",
+    "{{ ({'k': 'z' * 1500000}.values() | list) * 2 }}",
+])
+def test_repetition_weighs_what_it_repeats(source):
+    with pytest.raises(TemplateError, match="over the template limits"):
+        Template(source).render({})

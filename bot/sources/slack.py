@@ -67,6 +67,7 @@ class SlackSchema(Lenient):
 
 
 # -- mrkdwn ------------------------------------------------------------------------------------
+MAX_MRKDWN = 2 * md.MAX_MESSAGE
 def _unescape(value: str) -> str:
     """Slack escapes these three characters in message text."""
     return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -116,7 +117,8 @@ def _spans(value: str, inline: bool, line_start: bool) -> str:
 
 def _mrkdwn(value, inline: bool = False) -> str:
     """Slack mrkdwn as Copera markdown; `inline` keeps it on one line (list items, fields)."""
-    value = value if isinstance(value, str) else ""
+    # A Copera message holds 10,000 characters: converting more of a huge text only costs time.
+    value = value[:MAX_MRKDWN] if isinstance(value, str) else ""
     parts, pos = [], 0
     # The start of the value counts as a line start even inline: the result is stripped, and may
     # be shown as a block of its own (a footer), where `# x` or `✅ x` would be markup again.
