@@ -224,7 +224,8 @@ def format_comment(p: dict) -> Message:
     issue = p["issue"]
     comment = p["comment"]
     verb = "edited a comment on" if p["action"] == "edited" else "commented on"
-    kind = "PR" if p.get("is_pull") else "issue"
+    # Gogs has no `is_pull`; both senders mark a pull request's issue with `pull_request`.
+    kind = "PR" if p.get("is_pull") or issue.get("pull_request") else "issue"
     url = comment.get("html_url") or _issue_url(p, issue)
     sentence = f"{_actor(p)} {verb} {kind} #{issue['number']}"
     return _message(p, sentence, url, [md.quote(comment.get("body") or "")], subject=issue["title"])

@@ -927,7 +927,10 @@ def format_repository(p: dict) -> Message:
     phrase = REPOSITORY_PHRASES.get(action, _words(action) + " repository {repo}").format(repo=repo["full_name"])
     old_name = _from(_dict(p.get("changes")).get("repository"), "name")
     if action == "renamed" and old_name:
-        phrase = f"renamed repository {old_name} to {repo['full_name']}"
+        # `changes` holds the bare old name; a rename keeps the owner, so both sides read owner/name.
+        owner = repo["full_name"].rpartition("/")[0]
+        old = f"{owner}/{old_name}" if owner else old_name
+        phrase = f"renamed repository {old} to {repo['full_name']}"
     return _message(p, f"{_actor(p)} {phrase}", repo["html_url"], severity="warning" if action == "deleted" else "info")
 
 
@@ -953,7 +956,7 @@ def format_membership(p: dict) -> Message:
 
 def format_team(p: dict) -> Message:
     team, action, changes = p["team"], p["action"], _dict(p.get("changes"))
-    name, body = team["name"], []
+    name, body, org = team["name"], [], _org(p)
     if action == "edited" and _from(changes, "name"):
         phrase = f"renamed team {_from(changes, 'name')} to {name}"
     elif action == "edited" and _from(changes, "privacy"):
@@ -963,9 +966,10 @@ def format_team(p: dict) -> Message:
     elif action in ("added_to_repository", "removed_from_repository") and _repo(p):
         verb = "gave" if action == "added_to_repository" else "removed"
         phrase = f"{verb} team {name} {'access to' if verb == 'gave' else 'from'} {_repo(p)['full_name']}"
+        org = ""  # the repository's full name already names the organization
     else:
         phrase = f"{_words(action)} team {name}"
-    return _message(p, f"{_actor(p)} {phrase}{_org(p)}", team.get("html_url"), body)
+    return _message(p, f"{_actor(p)} {phrase}{org}", team.get("html_url"), body)
 
 
 def format_team_add(p: dict) -> Message:

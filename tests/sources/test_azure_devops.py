@@ -37,6 +37,12 @@ def test_pull_request_created_as_draft():
     ]
 
 
+def test_pull_request_update_reads_azures_own_summary():
+    assert render_fixture("azure-devops", "git.pullrequest.updated__source_branch.json") == [
+        f"🔵 {PR}\n\nPriya Raman updated the source branch of pull request 214 (Guest checkout) in storefront"
+    ]
+
+
 def test_pull_request_completed():
     assert render_fixture("azure-devops", "git.pullrequest.merged__completed.json") == [
         f"✅ {PR}\n\n**Omar Haddad** merged `feature/guest-checkout` → `main`"

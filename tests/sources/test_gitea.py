@@ -55,6 +55,30 @@ def test_review_approved():
     ]
 
 
+def test_review_requesting_changes_is_a_warning():
+    assert render_fixture("gitea", "pull_request_rejected__changes_requested.json") == [
+        "🟠 **[mara requested changes on PR #18 in infra/deploy-scripts: Run database migrations before "
+        "switching traffic](https://git.example.org/infra/deploy-scripts/pulls/18)**\n\n"
+        "**Branches:** `migrate-first` → `main`\n\n"
+        "> The rollback step still runs the old migrations; please gate it on the version.",
+    ]
+
+
+def test_comment_review():
+    assert render_fixture("gitea", "pull_request_comment__review.json") == [
+        "🔵 **[mara reviewed PR #18 in infra/deploy-scripts: Run database migrations before "
+        "switching traffic](https://git.example.org/infra/deploy-scripts/pulls/18)**\n\n"
+        "**Branches:** `migrate-first` → `main`\n\n"
+        "> Left two notes on deploy.sh; nothing blocking.",
+    ]
+
+
+def test_tag_deleted():
+    assert render_fixture("gitea", "delete__tag.json") == [
+        f"🔵 **[tvoss deleted tag v3.2.0-rc1 in infra/deploy-scripts]({R})**",
+    ]
+
+
 def test_issue_opened_cannot_open_a_code_block():
     assert render_fixture("gitea", "issues__opened.json") == [
         "🔵 **[tvoss opened issue #15 in infra/deploy-scripts: Deploy fails when the DB migration "
@@ -92,6 +116,8 @@ def test_release_published():
         ("push__two_commits.json", "main"),
         ("create__branch.json", "migrate-first"),
         ("pull_request__opened.json", "main"),
+        ("pull_request_rejected__changes_requested.json", "main"),
+        ("delete__tag.json", None),
     ],
 )
 def test_branch_for_filters(fixture, branch):

@@ -142,6 +142,180 @@ def test_deployment_status_failure():
     ]
 
 
+def test_tag_created():
+    assert render_fixture("github", "create__tag.json") == [
+        "🔵 **[ada created tag v1.3.0 in acme/rocket](https://github.com/acme/rocket/tree/v1.3.0)**"
+    ]
+
+
+def test_branch_deleted():
+    assert render_fixture("github", "delete__branch.json") == [
+        "🔵 **[grace deleted branch launch-checklist in acme/rocket](https://github.com/acme/rocket)**"
+    ]
+
+
+def test_commit_comment_names_the_file():
+    assert render_fixture("github", "commit_comment__created.json") == [
+        "🔵 **[grace commented on commit 0f1e2d3 in acme/rocket]"
+        "(https://github.com/acme/rocket/commit/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c#commitcomment-98001)**\n\n"
+        "**File:** `docs/checklist.md`\n\n"
+        "> Step 3 should say \\*after\\* fueling, not before."
+    ]
+
+
+def test_review_comment_names_the_file():
+    assert render_fixture("github", "pull_request_review_comment__created.json") == [
+        "🔵 **[grace commented on PR #42 in acme/rocket: Add launch checklist]"
+        "(https://github.com/acme/rocket/pull/42#discussion_r77001)**\n\n"
+        "**File:** `src/countdown.py`\n\n"
+        "> \\`range(n, 0, -1)\\` skips zero; is that intended?"
+    ]
+
+
+def test_discussion_started():
+    assert render_fixture("github", "discussion__created.json") == [
+        "🔵 **[grace started discussion #7 in acme/rocket: Should the countdown start at 10 or 5?]"
+        "(https://github.com/acme/rocket/discussions/7)**\n\n"
+        "**Category:** Ideas\n\n"
+        "> Ten feels traditional, five is faster. Opinions?"
+    ]
+
+
+def test_discussion_moved_to_another_category():
+    assert render_fixture("github", "discussion__category_changed.json") == [
+        "🔵 **[ada moved discussion #7 from General to Ideas in acme/rocket: Should the countdown start at 10 or 5?]"
+        "(https://github.com/acme/rocket/discussions/7)**"
+    ]
+
+
+def test_discussion_comment():
+    assert render_fixture("github", "discussion_comment__created.json") == [
+        "🔵 **[ada commented on discussion #7 in acme/rocket: Should the countdown start at 10 or 5?]"
+        "(https://github.com/acme/rocket/discussions/7#discussioncomment-4401)**\n\n"
+        "> Five. Nobody waits for ten."
+    ]
+
+
+def test_check_run_failure_gives_its_summary():
+    assert render_fixture("github", "check_run__completed.json") == [
+        "🔴 **[Check unit tests failed on main in acme/rocket](https://github.com/acme/rocket/runs/2283001)**\n\n"
+        "**Commit:** [0f1e2d3](https://github.com/acme/rocket/commit/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c)\n"
+        "**Summary:** 3 of 212 tests failed"
+    ]
+
+
+def test_check_suite_success_names_the_app():
+    assert render_fixture("github", "check_suite__completed.json") == [
+        "✅ **[Checks by Acme CI succeeded on main in acme/rocket]"
+        "(https://github.com/acme/rocket/commit/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c)**\n\n"
+        "**Commit:** [0f1e2d3](https://github.com/acme/rocket/commit/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c)"
+        " Fix countdown timer off-by-one"
+    ]
+
+
+def test_commit_status_failure_links_the_ci():
+    assert render_fixture("github", "status__failure.json") == [
+        "🔴 **[ci/acme failed for 0f1e2d3 in acme/rocket](https://ci.acme.example/builds/318)**\n\n"
+        "**Description:** 3 of 212 tests failed\n"
+        "**Commit:** [0f1e2d3](https://github.com/acme/rocket/commit/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c)"
+        " Fix countdown timer off-by-one"
+    ]
+
+
+def test_deployment_created():
+    assert render_fixture("github", "deployment__created.json") == [
+        "🔵 **[ada started a deployment to staging in acme/rocket](https://github.com/acme/rocket/deployments)**\n\n"
+        "**Ref:** `main`\n"
+        "**Commit:** [0f1e2d3](https://github.com/acme/rocket/commit/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c)\n"
+        "**Description:** Nightly staging deploy"
+    ]
+
+
+def test_pages_build_error_is_quoted():
+    assert render_fixture("github", "page_build__errored.json") == [
+        "🔴 **[GitHub Pages build failed in acme/rocket](https://github.com/acme/rocket)**\n\n"
+        "**Triggered by:** grace\n"
+        "**Commit:** [0f1e2d3](https://github.com/acme/rocket/commit/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c)\n\n"
+        "> The tag \\`countdown\\` on line 14 in \\`docs/index.md\\` is not a recognized Liquid tag."
+    ]
+
+
+def test_fork_links_the_fork():
+    assert render_fixture("github", "fork__personal.json") == [
+        "🔵 **[lin forked acme/rocket to lin/rocket](https://github.com/lin/rocket)**"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "verb"),
+    [("watch__started.json", "starred"), ("star__created.json", "starred"), ("star__deleted.json", "unstarred")],
+)
+def test_stars(fixture, verb):
+    assert render_fixture("github", fixture) == [f"🔵 **[lin {verb} acme/rocket](https://github.com/acme/rocket)**"]
+
+
+def test_repository_made_public():
+    assert render_fixture("github", "public__basic.json") == [
+        "🔵 **[ada made acme/rocket public](https://github.com/acme/rocket)**"
+    ]
+
+
+def test_repository_renamed_names_both_with_their_owner():
+    assert render_fixture("github", "repository__renamed.json") == [
+        "🔵 **[ada renamed repository acme/launchpad to acme/rocket](https://github.com/acme/rocket)**"
+    ]
+
+
+def test_collaborator_added():
+    assert render_fixture("github", "member__added.json") == [
+        "🔵 **[ada added lin as a collaborator to acme/rocket](https://github.com/lin)**"
+    ]
+
+
+def test_team_membership_added():
+    assert render_fixture("github", "membership__added.json") == [
+        "🔵 **[ada added lin to team Launch Crew in acme](https://github.com/lin)**"
+    ]
+
+
+def test_team_given_a_repository_does_not_repeat_the_organization():
+    assert render_fixture("github", "team__added_to_repository.json") == [
+        "🔵 **[ada gave team Launch Crew access to acme/rocket](https://github.com/orgs/acme/teams/launch-crew)**"
+    ]
+
+
+def test_team_add():
+    assert render_fixture("github", "team_add__basic.json") == [
+        "🔵 **[acme/rocket was added to team Launch Crew](https://github.com/acme/rocket)**"
+    ]
+
+
+def test_wiki_pages_are_listed_with_links():
+    assert render_fixture("github", "gollum__two_pages.json") == [
+        "🔵 **[grace updated 2 wiki pages in acme/rocket](https://github.com/acme/rocket/wiki/Launch-Procedure)**\n\n"
+        "- created [Launch Procedure](https://github.com/acme/rocket/wiki/Launch-Procedure)\n"
+        "- edited [Home](https://github.com/acme/rocket/wiki/Home)"
+    ]
+
+
+def test_label_renamed():
+    assert render_fixture("github", "label__edited.json") == [
+        "🔵 **[ada renamed label bug to defect in acme/rocket](https://github.com/acme/rocket/labels)**"
+    ]
+
+
+def test_milestone_closed():
+    assert render_fixture("github", "milestone__closed.json") == [
+        "🔵 **[ada closed milestone v1.3 in acme/rocket](https://github.com/acme/rocket/milestone/3)**"
+    ]
+
+
+def test_sponsorship_tier_changed():
+    assert render_fixture("github", "sponsorship__tier_changed.json") == [
+        "🔵 **[grace changed their sponsorship of ada from $5 a month to $25 a month](https://github.com/ada)**"
+    ]
+
+
 @pytest.mark.parametrize(
     ("fixture", "branch"),
     [
@@ -149,6 +323,11 @@ def test_deployment_status_failure():
         ("push__tag.json", None),
         ("pull_request__opened.json", "main"),
         ("workflow_run__success.json", "launch-checklist"),
+        ("delete__branch.json", "launch-checklist"),
+        ("create__tag.json", None),
+        ("pull_request_review_comment__created.json", "main"),
+        ("check_run__completed.json", "main"),
+        ("check_suite__completed.json", "main"),
     ],
 )
 def test_branch_for_filters(fixture, branch):

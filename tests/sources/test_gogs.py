@@ -30,8 +30,43 @@ def test_issue_closed_links_the_issue_page():
     ]
 
 
-def test_branch_for_filters():
-    assert receive_fixture("gogs", "pull_request__opened.json").branch == "master"
+def test_tag_created_links_its_tree():
+    assert render_fixture("gogs", "create__tag.json") == [
+        f"🔵 **[liwei created tag v0.4.0 in lab/notebook-tools]({R}/src/v0.4.0)**",
+    ]
+
+
+def test_branch_deleted():
+    assert render_fixture("gogs", "delete__branch.json") == [
+        f"🔵 **[anna deleted branch nbstripout in lab/notebook-tools]({R})**",
+    ]
+
+
+def test_comment_on_a_pull_request_says_pr():
+    # Gogs sends no `is_pull`; its issue's `pull_request` marks a pull request.
+    assert render_fixture("gogs", "issue_comment__pull_request.json") == [
+        "🔵 **[anna commented on PR #3 in lab/notebook-tools: Add nbstripout pre-commit "
+        f"hook]({R}/pulls/3#issuecomment-57)**\n\n"
+        "> Works here; could the hook also strip execution counts?",
+    ]
+
+
+def test_release_links_the_releases_page():
+    # Gogs has no page per release: Gitea's /releases/tag/<tag> would be a 404.
+    assert render_fixture("gogs", "release__published.json") == [
+        f"🔵 **[liwei published release 0.4.0 in lab/notebook-tools]({R}/releases)**\n\n"
+        "**Tag:** `v0.4.0`\n\n"
+        "> \\- nbstripout pre-commit hook\n"
+        "> \\- Windows kernel discovery fix",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "branch"),
+    [("pull_request__opened.json", "master"), ("delete__branch.json", "nbstripout"), ("create__tag.json", None)],
+)
+def test_branch_for_filters(fixture, branch):
+    assert receive_fixture("gogs", fixture).branch == branch
 
 
 def test_review_events_are_giteas_only():
