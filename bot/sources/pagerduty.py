@@ -64,6 +64,7 @@ class V3IncidentSchema(Lenient):
     urgency = fields.Str(allow_none=True)
     service = _ref()
     assignees = fields.List(_ref(), allow_none=True)
+    escalation_policy = _ref()
     priority = _ref()
 
 
@@ -113,6 +114,7 @@ class IncidentSchema(Lenient):
     urgency = fields.Str(allow_none=True)
     service = _ref()
     assignments = fields.List(fields.Nested(AssignmentSchema), allow_none=True)
+    escalation_policy = _ref()
     last_status_change_by = _ref()
     assigned_to = fields.List(fields.Nested(V1AssignmentSchema), allow_none=True)
     assigned_to_user = _ref()
@@ -148,7 +150,8 @@ def _link(ref: dict | None) -> str:
 
 
 def _incident_message(verb: str, incident: dict, by: dict | None, priority: dict | None = None) -> Message:
-    """One incident event; `incident` holds number, title, url, urgency, service and assignees."""
+    """One incident event; `incident` holds number, title, url, urgency, service, assignees and
+    escalation policy."""
     urgency = incident.get("urgency")
     if verb in PAGING:
         severity, status = ("error" if urgency == "low" else "critical"), "firing"
@@ -165,6 +168,8 @@ def _incident_message(verb: str, incident: dict, by: dict | None, priority: dict
         [
             ("Service", _link(incident.get("service"))),
             ("Assigned to", shown if verb != "resolved" else ""),
+            # Delegating hands the incident to another escalation policy: that is the news.
+            ("Escalation policy", _link(incident.get("escalation_policy")) if verb == "delegated" else ""),
             ("By", "" if by_service else _link(by)),
             ("Urgency", md.inline(urgency, 20) if verb in PAGING else ""),
             ("Priority", md.inline((priority or {}).get("summary"), 20)),
@@ -222,6 +227,7 @@ def _v2_incident(message: dict) -> tuple[dict, dict | None] | None:
         "urgency": i.get("urgency"),
         "service": i.get("service"),
         "assignees": assignees,
+        "escalation_policy": i.get("escalation_policy"),
     }
     return incident, by
 

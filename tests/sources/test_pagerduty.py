@@ -56,6 +56,138 @@ def test_v3_note_is_quoted():
     ]
 
 
+def test_v3_acknowledged():
+    assert render_fixture("pagerduty", "incident.acknowledged__v3.json") == [
+        "🟠 **[Incident #2117 acknowledged: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**By:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**Priority:** P1",
+    ]
+
+
+def test_v3_unacknowledged_low_urgency_is_an_error():
+    assert render_fixture("pagerduty", "incident.unacknowledged__ack_timeout.json") == [
+        "🔴 **[Incident #2117 unacknowledged: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**Urgency:** low",
+    ]
+
+
+def test_v3_reopened_pages_again():
+    assert render_fixture("pagerduty", "incident.reopened__v3.json") == [
+        "🚨 **[Incident #2117 reopened: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999)\n"
+        "**By:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999)\n"
+        "**Urgency:** high\n"
+        "**Priority:** P1",
+    ]
+
+
+def test_v3_reassigned():
+    assert render_fixture("pagerduty", "incident.reassigned__v3.json") == [
+        "🔵 **[Incident #2117 reassigned: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999)\n"
+        "**By:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**Priority:** P1",
+    ]
+
+
+def test_v3_escalated():
+    assert render_fixture("pagerduty", "incident.escalated__v3.json") == [
+        "🔵 **[Incident #2117 escalated: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999), [Riya "
+        "Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**By:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**Priority:** P1",
+    ]
+
+
+def test_v3_delegated_names_the_new_escalation_policy():
+    assert render_fixture("pagerduty", "incident.delegated__v3.json") == [
+        "🔵 **[Incident #2117 delegated: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999)\n"
+        "**Escalation policy:** [Payments platform "
+        "on-call](https://acme.pagerduty.com/escalation_policies/PEP3456)\n"
+        "**By:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**Priority:** P1",
+    ]
+
+
+def test_v3_priority_updated():
+    assert render_fixture("pagerduty", "incident.priority_updated__v3.json") == [
+        "🔵 **[Incident #2117 priority changed: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999)\n"
+        "**By:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999)\n"
+        "**Priority:** P2",
+    ]
+
+
+def test_v2_unacknowledged_by_timeout_names_no_actor():
+    assert render_fixture("pagerduty", "incident.unacknowledge__v2_timeout.json") == [
+        "🚨 **[Incident #2117 unacknowledged: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**Urgency:** high",
+    ]
+
+
+def test_v2_resolved():
+    assert render_fixture("pagerduty", "incident.resolve__v2.json") == [
+        "✅ **[Incident #2117 resolved: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**By:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)",
+    ]
+
+
+def test_v2_assigned():
+    assert render_fixture("pagerduty", "incident.assign__v2.json") == [
+        "🔵 **[Incident #2117 reassigned: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999)\n"
+        "**By:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)",
+    ]
+
+
+def test_v2_escalated():
+    assert render_fixture("pagerduty", "incident.escalate__v2.json") == [
+        "🔵 **[Incident #2117 escalated: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999), [Riya "
+        "Patel](https://acme.pagerduty.com/users/PUS5678)\n"
+        "**By:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)",
+    ]
+
+
+def test_v2_delegated_names_the_new_escalation_policy():
+    assert render_fixture("pagerduty", "incident.delegate__v2.json") == [
+        "🔵 **[Incident #2117 delegated: Checkout API 5xx rate above "
+        "5%](https://acme.pagerduty.com/incidents/Q2KXB4C1ZT7M9A)**\n\n"
+        "**Service:** [Checkout API](https://acme.pagerduty.com/services/PSV1234)\n"
+        "**Assigned to:** [Omar Haddad](https://acme.pagerduty.com/users/PUS9999)\n"
+        "**Escalation policy:** [Payments platform "
+        "on-call](https://acme.pagerduty.com/escalation_policies/PEP3456)\n"
+        "**By:** [Riya Patel](https://acme.pagerduty.com/users/PUS5678)",
+    ]
+
+
 def test_ping_is_ignored():
     with pytest.raises(Ignored) as err:
         receive_fixture("pagerduty", "pagey.ping__v3.json")
