@@ -55,6 +55,119 @@ def test_custom_action():
     ]
 
 
+def test_acknowledged_alert_is_a_warning():
+    assert render_fixture("opsgenie", "Acknowledge__basic.json") == [
+        "🟠 **[Alert #1187 acknowledged: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**By:** lena@example.com\n"
+        "**Tags:** `payments` `prod`\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_unacknowledged_alert_pages_at_its_priority():
+    assert render_fixture("opsgenie", "UnAcknowledge__p2.json") == [
+        "🔴 **[Alert #1187 unacknowledged: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**By:** lena@example.com\n"
+        "**Priority:** P2\n"
+        "**Tags:** `payments` `prod`\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_deleted_alert():
+    assert render_fixture("opsgenie", "Delete__basic.json") == [
+        "🔵 **[Alert #1187 deleted: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**By:** marco@example.com\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_recipient_added():
+    assert render_fixture("opsgenie", "AddRecipient__user.json") == [
+        "🔵 **[Alert #1187 recipient added: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**Recipient:** marco@example.com\n"
+        "**By:** lena@example.com\n"
+        "**Tags:** `payments` `prod`\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_team_added():
+    assert render_fixture("opsgenie", "AddTeam__sre.json") == [
+        "🔵 **[Alert #1187 team added: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**Team:** SRE\n"
+        "**By:** lena@example.com\n"
+        "**Tags:** `payments` `prod`\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_tags_added_are_listed_one_by_one():
+    assert render_fixture("opsgenie", "AddTags__comma_separated.json") == [
+        "🔵 **[Alert #1187 tags added: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**Tags added:** `sev1` `customer-impact`\n"
+        "**By:** lena@example.com\n"
+        "**Tags:** `payments` `prod` `sev1` `customer-impact`\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_tags_removed():
+    assert render_fixture("opsgenie", "RemoveTags__basic.json") == [
+        "🔵 **[Alert #1187 tags removed: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**Tags removed:** `prod`\n"
+        "**By:** lena@example.com\n"
+        "**Tags:** `payments`\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_ownership_taken():
+    assert render_fixture("opsgenie", "TakeOwnership__basic.json") == [
+        "🔵 **[Alert #1187 ownership taken: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**By:** marco@example.com\n"
+        "**Tags:** `payments` `prod`\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_owner_assigned():
+    assert render_fixture("opsgenie", "AssignOwnership__to_teammate.json") == [
+        "🔵 **[Alert #1187 owner assigned: Payments API health check "
+        "failing](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**Owner:** marco@example.com\n"
+        "**By:** lena@example.com\n"
+        "**Tags:** `payments` `prod`\n"
+        "**Entity:** payments-api\n"
+        "**Integration:** Copera relay",
+    ]
+
+
+def test_escalation_names_the_policy_and_who_is_notified():
+    assert render_fixture("opsgenie", "Escalate__next_level.json") == [
+        "🟠 **[Alert escalated](https://app.opsgenie.com/alert/detail/3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a/details)**\n\n"
+        "**Escalation:** Payments escalation\n"
+        "**Notified:** marco@example.com\n"
+        "**Integration:** Copera relay",
+    ]
+
+
 def test_form_encoded_delivery_is_accepted():
     body = "payload=" + json.dumps({"action": "Acknowledge", "alert": {"alertId": "a1", "message": "Disk full"}})
     incoming = SOURCES["opsgenie"].receive(body.encode(), "application/x-www-form-urlencoded", {})
