@@ -43,6 +43,37 @@ def test_comment_is_quoted():
     ]
 
 
+def test_reoccurred_error_shows_its_latest_instance_without_nested_custom_data():
+    assert render_fixture("raygun", "ErrorReoccurred__after_resolved.json") == [
+        f"🔴 **[Error reoccurred: {ERROR}]({ERROR_URL})**\n\n"
+        f"{APPLICATION}\n"
+        "**Occurrences:** 413 total, 58 user(s) affected\n"
+        "**Tags:** `checkout`, `production`, `release-4.3.0`\n"
+        "**Affected user:** `customer-90114`\n"
+        "**Custom data:** `cartItems`: 1, `paymentProvider`: paypal",
+    ]
+
+
+@pytest.mark.parametrize("fixture, when, occurrences", [
+    ("OneMinuteFollowUp__still_failing.json", "after a minute", "9 total, 2"),
+    ("FiveMinuteFollowUp__still_failing.json", "after 5 minutes", "31 total, 6"),
+    ("TenMinuteFollowUp__still_failing.json", "after 10 minutes", "74 total, 11"),
+    ("ThirtyMinuteFollowUp__still_failing.json", "after 30 minutes", "190 total, 29"),
+])
+def test_each_follow_up_says_how_long_the_error_has_kept_occurring(fixture, when, occurrences):
+    assert render_fixture("raygun", fixture) == [
+        f"🔴 **[Error still occurring {when}: {ERROR}]({ERROR_URL})**\n\n"
+        f"{APPLICATION}\n"
+        f"**Occurrences:** {occurrences} user(s) affected",
+    ]
+
+
+def test_assignment_names_who_assigned_it_to_whom():
+    assert render_fixture("raygun", "AssignedToUser__teammate.json") == [
+        f"🔵 **[Priya Natarajan assigned {ERROR} to Tom Berger]({ERROR_URL})**\n\n{APPLICATION}",
+    ]
+
+
 def test_unknown_event_type_is_not_supported():
     body = b'{"event": "error_activity", "eventType": "ErrorMerged", "error": {}}'
     with pytest.raises(Ignored, match="not supported"):
