@@ -234,7 +234,8 @@ def format_retention(p: dict) -> Message:
         body.append(f"Kept {ret['retained']} of {ret['total']} artifacts.")
     deleted = [md.code(a.get("name_tag") or "?") for a in ret.get("deleted_artifact") or []]
     if deleted:
-        body.append(md.bullets(deleted, MAX_ITEMS, noun="more deleted"))
+        # Labelled, or the list under "Kept 11 of 14" reads as the kept ones.
+        body += ["Deleted:", md.bullets(deleted, MAX_ITEMS, noun="more deleted")]
     return Message(
         title=f"{project}: tag retention {word}",
         severity={"succeeded": "success", "failed": "error"}.get(word, "info"),
