@@ -29,6 +29,31 @@ def test_ssl_expiration_warns():
     ]
 
 
+def test_valid_certificate_again_resolves_with_the_new_certificate():
+    assert render_fixture("updown", "check.ssl_valid__fixed.json") == [
+        "✅ **[SSL certificate of Shop is valid again](https://updown.io/q9m1)**\n\n"
+        "**Target:** [https://shop.example.com](https://shop.example.com)\n"
+        "**Issuer:** R10 (Let's Encrypt)\n"
+        "**Expires:** 2024-09-07T06:01:12Z",
+    ]
+
+
+def test_renewed_certificate_shows_the_new_one_not_the_old():
+    assert render_fixture("updown", "check.ssl_renewed__lets_encrypt.json") == [
+        "✅ **[SSL certificate of https://shop.example.com was renewed](https://updown.io/q9m1)**\n\n"
+        "**Issuer:** R10 (Let's Encrypt)\n"
+        "**Expires:** 2024-09-07T06:01:12Z",
+    ]
+
+
+def test_performance_drop_warns_with_the_apdex_loss():
+    assert render_fixture("updown", "check.performance_drop__apdex.json") == [
+        "🟠 **[Performance of Storefront API dropped](https://updown.io/k4x2)**\n\n"
+        "**Target:** [https://api.example.com/health](https://api.example.com/health)\n"
+        "**Apdex dropped by:** 27%",
+    ]
+
+
 def test_each_event_of_a_batch_is_its_own_message():
     assert render_fixture("updown", "check.ssl_invalid__with_performance_drop.json") == [
         "🔴 **[SSL certificate of https://shop.example.com is invalid](https://updown.io/q9m1)**\n\n"
