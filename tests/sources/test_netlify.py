@@ -36,6 +36,26 @@ def test_branch_deploy_building():
     ]
 
 
+def test_locked_deploy_names_the_deploy_publishing_is_locked_to():
+    assert render_fixture("netlify", "deploy_locked__rollback.json") == [
+        "🔵 **[acme-docs deploy was locked](https://docs.acme.test)**\n\n"
+        "**Branch:** `main`\n"
+        "**Commit:** [c4ca423](https://github.com/acme/docs/commit/c4ca4238a0b923820dcc509a6f75849b1e2f3a4d) "
+        "Fix broken links in the API reference\n"
+        "**By:** ravi-m",
+    ]
+
+
+def test_unlocked_deploy():
+    assert render_fixture("netlify", "deploy_unlocked__auto_publish_resumed.json") == [
+        "🔵 **[acme-docs deploy was unlocked](https://docs.acme.test)**\n\n"
+        "**Branch:** `main`\n"
+        "**Commit:** [5d41402](https://github.com/acme/docs/commit/5d41402abc4b2a76b9719d911017c592ae5e0b7a) "
+        "Document the new webhooks page\n"
+        "**By:** kim-l",
+    ]
+
+
 def test_unknown_event_is_not_supported():
     with pytest.raises(Ignored, match="not supported"):
         receive_fixture("netlify", "deploy_created__production.json", headers={"X-Netlify-Event": "submission_created"})
