@@ -75,11 +75,13 @@ def _message_text(body: str, status: str) -> str:
     """The monitor's own message out of `$EVENT_MSG`: without Datadog's `%%%` fences, graph images,
     link footer, notification handles, bold markers and the status line shown on its own."""
     text = body.replace("%%%", "").split("\n- - -")[0].replace("**", "")
-    status_line = status.strip()  # once: per line, a long status made this quadratic
+    # Computed once (per line, a long status made this quadratic). Without a status every blank line
+    # would equal it, and the paragraphs would run together.
+    status_line = status.strip()
     lines = [
         _HANDLE.sub("", line).rstrip()
         for line in text.splitlines()
-        if not _IMAGE_LINE.match(line) and line.strip() != status_line
+        if not _IMAGE_LINE.match(line) and not (status_line and line.strip() == status_line)
     ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

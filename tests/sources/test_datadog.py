@@ -42,6 +42,16 @@ def test_default_payload_reads_transition_from_title():
     ]
 
 
+def test_event_that_is_not_about_a_monitor_is_info_and_keeps_its_paragraphs():
+    assert render_fixture("datadog", "event__deployment.json") == [
+        "🔵 **[Deployed checkout-api 4.2.0 to prod](https://app.datadoghq.com/event/event?id=7391184220573190624)**\n\n"
+        "**Tags:** `env:prod`, `service:checkout-api`, `version:4.2.0`\n\n"
+        "> Release 4.2.0 rolled out to 6 of 6 pods by the CD pipeline.\n"
+        ">\n"
+        "> Changelog: https://git.example.com/shop/checkout-api/-/releases/4.2.0",
+    ]
+
+
 def test_delivery_id_is_the_event_id():
     source = SOURCES["datadog"]
     payload = {"id": "7390912358820371482", "title": "[Triggered] CPU high"}
