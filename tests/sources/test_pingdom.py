@@ -30,6 +30,13 @@ def test_failing_transaction_check_fires_with_custom_message():
     ]
 
 
+def test_transaction_check_success_resolves_without_a_reason():
+    assert render_fixture("pingdom", "success__transaction.json") == [
+        "✅ **[Checkout flow is up](https://my.pingdom.com/app/reports/transactions#check=30211)**\n\n"
+        "**Target:** TRANSACTION check",
+    ]
+
+
 def test_unknown_state_is_not_supported():
     body = b'{"check_id": 1, "check_name": "Shop", "current_state": "PAUSED"}'
     with pytest.raises(Ignored, match="not supported"):
