@@ -25,6 +25,23 @@ def test_issue_alert_with_stack_trace():
     ]
 
 
+def test_new_error_shows_culprit_and_in_app_frames():
+    assert render_fixture("sentry", "error__javascript.json") == [
+        "🔴 **[TypeError: Cannot read properties of null (reading "
+        "'price')](https://acme.sentry.io/issues/5123457001/events/9b3d7f1a2c4e4b6d8f0a1c3e5b7d9f21/)**\n\n"
+        "**Level:** error\n"
+        "**Culprit:** `renderCartTotal(app/cart/CartSummary)`\n"
+        "**Environment:** `production`\n"
+        "**Release:** `storefront@3.8.1`\n\n"
+        "```javascript\n"
+        "app/cart/CartSummary.tsx:41 in CartSummary\n"
+        "    const total = renderCartTotal(items);\n"
+        "app/cart/CartSummary.tsx:18 in renderCartTotal\n"
+        "    return items.reduce((sum, item) => sum + item.product.price * item.qty, 0);\n"
+        "```",
+    ]
+
+
 def test_issue_resolved_by_a_user():
     assert render_fixture("sentry", "issue__resolved.json") == [
         "✅ **[Issue resolved: KeyError: 'customer_id'](https://acme.sentry.io/issues/5123456789/)**\n\n"
@@ -76,7 +93,8 @@ def test_legacy_plugin_links_the_event():
 
 @pytest.mark.parametrize(
     "fixture",
-    ["event_alert__exception.json", "issue__resolved.json", "metric_alert__critical.json", "plugin__message.json"],
+    ["event_alert__exception.json", "error__javascript.json", "issue__resolved.json", "metric_alert__critical.json",
+     "plugin__message.json"],
 )
 def test_kind_is_told_from_the_payload_without_the_resource_header(fixture):
     assert render_fixture("sentry", fixture, headers=NO_RESOURCE_HEADER) == render_fixture("sentry", fixture)
