@@ -20,6 +20,12 @@ def test_monitor_up_resolves():
     ]
 
 
+def test_maintenance_window_is_info_with_the_target():
+    assert render_fixture("uptime-kuma", "maintenance__window_started.json") == [
+        "🔵 **Postgres primary is under maintenance**\n\n**Target:** `db-1.internal:5432` (port)",
+    ]
+
+
 def test_test_button_posts_a_short_message():
     assert render_fixture("uptime-kuma", "test__notification.json") == [
         "🔵 **Uptime Kuma test notification**\n\nCopera relay Testing",
