@@ -48,6 +48,29 @@ def test_an_envelope_without_data():
     ]
 
 
+def test_the_catch_all_takes_a_type_nothing_here_knows_and_names_it():
+    assert receive_fixture("standard-webhooks", "any__svix_attempt_exhausted.json").event == (
+        "message.attempt.exhausted"
+    )
+    assert render_fixture("standard-webhooks", "any__svix_attempt_exhausted.json") == [
+        "🔵 **message.attempt.exhausted**\n\n"
+        "**Sent:** 2026-03-05T07:41:09.204Z\n\n"
+        "```json\n"
+        "{\n"
+        '  "appId": "app_2q8RbX4mN7kT1vZc9LwP0sYd",\n'
+        '  "appUid": "acme-billing",\n'
+        '  "msgId": "msg_2q8Rf1Hk3Jm5Np7Qr9St0UvW",\n'
+        '  "endpointId": "ep_2q8Rc6Dg8Fh0Jk2Lm4Np6Qr",\n'
+        '  "lastAttempt": {\n'
+        '    "id": "atmpt_2q8Rz3Bx5Cv7Dn9Fm1Gk3Hj",\n'
+        '    "timestamp": "2026-03-05T07:41:08.977Z",\n'
+        '    "responseStatusCode": 503\n'
+        "  }\n"
+        "}\n"
+        "```",
+    ]
+
+
 def test_event_name_comes_from_type_and_filters_match_it():
     incoming = receive_fixture("standard-webhooks", "user.created__clerk.json")
     assert incoming.event == "user.created"
