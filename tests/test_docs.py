@@ -19,15 +19,6 @@ def test_readme_names_the_test_command_ci_runs():
     assert "./scripts/test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_every_source_has_fixtures_and_tests():
-    from bot.sources import SOURCES
-
-    for name, source in SOURCES.items():
-        module = type(source).__module__.rsplit(".", 1)[-1]
-        assert list((ROOT / "tests" / "fixtures" / name).glob("*.*")), f"no fixtures for {name}"
-        assert (ROOT / "tests" / "sources" / f"test_{module}.py").exists(), f"no tests for {name}"
-
-
 def _readme_variables() -> set[str]:
     import re
 
