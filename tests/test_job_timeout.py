@@ -11,6 +11,7 @@ from rq.serializers import JSONSerializer
 from bot.enqueue import QUEUE_NAME
 from bot.sources import SOURCES
 from bot.store.failed import FailedList
+from bot.templates import MAX_RAW_OUTPUT, Template
 from tests.conftest import CHANNEL
 from workers.__main__ import RelayWorker
 
@@ -39,6 +40,8 @@ def test_a_job_timeout_fails_the_job_and_is_recorded(make_relay, copera, monkeyp
     if where == "template":
         route["template"] = "{{ payload.message }}"
         monkeypatch.setattr("jinja2.runtime.Context.resolve_or_missing", _spin)
+        # The template's own 1 s budget would race RQ's 1 s timeout; here RQ's must fire.
+        monkeypatch.setattr(Template.render, "__defaults__", (30.0, MAX_RAW_OUTPUT))
     else:
         monkeypatch.setattr(SOURCES["generic"], "format", _spin)
     relay = make_relay({"ops": route})
