@@ -2,13 +2,16 @@
 
 It enforces what the relay relies on: Bearer token, 24-hex channel ids, 1–10,000 character
 messages, 204 on success, JSON errors, and a rolling per-minute limit answered with 429 and
-`retryAfter`. Tests steer it through attributes (`mode`, `limit_per_minute`, `forbidden`, ...).
+`retryAfter`. Tests steer it through attributes (`mode`, `limit_per_minute`, `forbidden`, ...);
+`flaky` answers a seeded share of sends with 503 (and a tenth of those with 429 instead), for chaos runs.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -16,6 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SEND = re.compile(r"^/public/v1/chat/channel/([^/]+)/send-message$")
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that hangs up mid-answer (a worker killed during a post) is expected, not a failure.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class CoperaStub:
@@ -37,7 +47,7 @@ class CoperaStub:
             def do_GET(self):
                 stub._handle_get(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -62,6 +72,8 @@ class CoperaStub:
             self.fail_next = 0  # answer 503 to the next N sends
             self.throttle_next = 0  # answer 429 to the next N sends
             self.retry_after = None  # retryAfter for 429s (default: until the window frees)
+            self.flaky = 0.0  # share of sends refused at random (503, or 429 for a tenth of them)
+            self.rng = random.Random(0)  # reseed for a reproducible flaky schedule
             self.limit_per_minute: int | None = None
             self.window: deque = deque()
             self.forbidden: set[str] = set()
@@ -122,6 +134,11 @@ class CoperaStub:
             if limited is None and self.throttle_next > 0:
                 self.throttle_next -= 1
                 limited = 1
+            if self.flaky and self.rng.random() < self.flaky:
+                if self.rng.random() < 0.1:
+                    limited = limited or 1
+                else:
+                    failing = True
             if limited and self.retry_after is not None:
                 limited = self.retry_after
         if limited:
