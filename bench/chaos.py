@@ -47,10 +47,12 @@ def main() -> int:
             print(f"  {state}: {delivery_id} {json.dumps(result.details[delivery_id])}")
         for line in result.stats_disagreements:
             print(f"  stats disagrees: {line}")
+        for line in result.history_disagreements:
+            print(f"  deliveries disagrees: {line}")
         if result.refused:
             print(f"  not accepted (final answers): {dict(result.refused)}")
         print(f"  logs: {result.logs}", flush=True)
-        bad += bool(result.lost or result.multiple or result.stats_disagreements or not result.quiescent)
+        bad += not result.clean
     return 1 if bad else 0
 
 

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -135,13 +136,20 @@ class Result:
     multiple: list[str] = field(default_factory=list)  # in more than one terminal state
     duplicated: dict[str, int] = field(default_factory=dict)  # delivery id -> times posted
     stats_disagreements: list[str] = field(default_factory=list)
+    history_disagreements: list[str] = field(default_factory=list)  # `deliveries` names another end
     quiescent: bool = False
+    late_acks: int = 0  # "posted after the channel's lease expired" in the workers' logs
     kills: int = 0
     sigterms: int = 0
     redis_restarts: int = 0
     reloads: int = 0
     details: dict[str, dict] = field(default_factory=dict)  # history of lost/multiple deliveries
     logs: str = ""
+
+    @property
+    def clean(self) -> bool:
+        return self.quiescent and not (self.lost or self.multiple or self.stats_disagreements
+                                       or self.history_disagreements)
 
     @property
     def duplicate_bound(self) -> int:
@@ -154,7 +162,8 @@ class Result:
         return (f"chaos seed={self.plan.seed} webhooks={self.offered} accepted={len(self.accepted)} "
                 f"posted={self.posted} failed={self.failed} nothing={self.nothing} lost={len(self.lost)} "
                 f"duplicated={len(self.duplicated)} kills={self.kills} sigterms={self.sigterms} "
-                f"redis_restarts={self.redis_restarts} reloads={self.reloads} quiescent={self.quiescent}")
+                f"redis_restarts={self.redis_restarts} reloads={self.reloads} late_acks={self.late_acks} "
+                f"quiescent={self.quiescent}")
 
 
 class Chaos:
@@ -170,6 +179,7 @@ class Chaos:
         self.procs_lock = threading.Lock()
         self.restarters: list[threading.Thread] = []
         self.reload_count = 0
+        self.web = self.redis_proc = self.copera = None
 
     # -- the stack -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -248,10 +258,19 @@ class Chaos:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-        self.redis_proc.terminate()
-        self.redis_proc.wait(10)
-        self.copera.stop()
-        self.result.logs = str(self.tmp)
+        if self.redis_proc is not None:
+            self.redis_proc.terminate()
+            self.redis_proc.wait(10)
+        if self.copera is not None:
+            self.copera.stop()
+        r = self.result
+        r.late_acks = sum(log.read_text(errors="replace").count("posted after the channel's lease expired")
+                          for log in self.tmp.glob("worker*.log"))
+        if r.clean and not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            r.logs = "(removed after a clean run; BENCH_KEEP=1 keeps them)"
+        else:
+            r.logs = str(self.tmp)
 
     # -- the schedule ----------------------------------------------------------------------------
     def apply(self, action: str, arg: str) -> None:
@@ -359,8 +378,8 @@ class Chaos:
 
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> Result:
-        self.start()
         try:
+            self.start()
             sender = threading.Thread(target=self.send_all, daemon=True)
             began = time.time()
             sender.start()
@@ -416,6 +435,7 @@ class Chaos:
         failed_ids = {e["delivery_id"] for e in failed_entries if e.get("reason")}
         posts = Counter(int(m.group(2)) for text in self.copera.texts() for m in MARKER.finditer(text)
                         if int(m.group(1)) == self.plan.seed)
+        ends = ["posted", "failed", "nothing to post"]  # as `deliveries` names them
         for a in r.accepted:
             entry = history.get(a.delivery_id, {})
             states = [posts[a.index] > 0, a.delivery_id in failed_ids,
@@ -425,6 +445,9 @@ class Chaos:
             r.nothing += states[2]
             if posts[a.index] > 1:
                 r.duplicated[a.delivery_id] = posts[a.index]
+            if sum(states) == 1 and entry.get("outcome") != ends[states.index(True)]:
+                r.history_disagreements.append(f"{a.delivery_id} is {ends[states.index(True)]}, "
+                                               f"but `deliveries` says {entry.get('outcome')!r}")
             if sum(states) != 1:
                 (r.lost if not any(states) else r.multiple).append(a.delivery_id)
                 r.details[a.delivery_id] = {"route": a.route, "level": a.level, "index": a.index,
