@@ -61,6 +61,13 @@ def same_secret(presented: str, secret: str) -> bool:
     return hmac.compare_digest(a, b)
 
 
+def bearer(authorization: str | None) -> str | None:
+    """The credential of an `Authorization: Bearer <credential>` header (the scheme name is
+    case-insensitive, RFC 9110 §11.1), or None for any other header or none."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
 def _check_timestamp(raw: str | None, header: str, clock: Callable[[], float], required: bool = True) -> int | None:
     """Parses a Unix timestamp header and rejects it outside ±REPLAY_WINDOW seconds."""
     if raw is None or raw == "":
@@ -177,7 +184,7 @@ class SharedSecret(_Scheme):
         if auth:
             scheme, _, value = auth.partition(" ")
             if scheme.lower() == "bearer":
-                presented = value.strip()
+                presented = bearer(auth)
             elif scheme.lower() == "basic":
                 try:
                     decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
