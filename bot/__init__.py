@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 import redis
@@ -10,7 +11,7 @@ from flask import Flask
 
 from bot import logs
 from bot.config import RelayConfig, Routes
-from bot.redis_conn import connect
+from bot.redis_conn import EXIT_REDIS_TOO_OLD, RedisTooOld, check_version, connect
 from bot.settings import Settings
 from bot.store import keys
 
@@ -72,10 +73,27 @@ class Relay:
         return enqueuer
 
 
+def require_redis_version(settings: Settings, program: str) -> None:
+    """Stops the process (exit status 4) when the Redis at REDIS_URL is older than 7.0. An
+    unreachable Redis is not a reason to stop: intake answers 503 until it is back."""
+    client = connect(settings.redis_url, tls_verify=settings.redis_tls_verify)
+    try:
+        check_version(client)
+    except RedisTooOld as exc:
+        log.critical("%s", exc)
+        print(f"{program}: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_REDIS_TOO_OLD) from None
+    except redis.RedisError:
+        log.warning("Redis is not reachable at start-up; its version (7.0 or newer is needed) was not checked")
+    finally:
+        client.close()
+
+
 def create_app(settings: Settings | None = None, config: RelayConfig | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_format)
     logs.register_secret(settings.copera_token)
+    require_redis_version(settings, "copera-relay")
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False

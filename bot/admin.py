@@ -1,13 +1,13 @@
 """A read-only admin JSON API under /admin, for dashboards and scripts. It exists only when
-RELAY_ADMIN_TOKEN is set, and every request must carry `Authorization: Bearer <RELAY_ADMIN_TOKEN>`."""
+RELAY_ADMIN_TOKEN is set, and every request must carry `Authorization: Bearer <RELAY_ADMIN_TOKEN>`
+(compared as SHA-256 digests in constant time, like route secrets)."""
 
 from __future__ import annotations
-
-import hmac
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
+from bot.auth import bearer, same_secret
 from bot.errors import error_response
 from bot.store import stats
 from bot.store.failed import FailedList
@@ -23,8 +23,8 @@ def _relay():
 @bp.before_request
 def _authenticate():
     token = _relay().settings.admin_token
-    presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(presented.encode(), token.encode()):
+    presented = bearer(request.headers.get("Authorization"))
+    if not token or presented is None or not same_secret(presented, token):
         return error_response(401, "unauthorized", "admin API needs Authorization: Bearer <RELAY_ADMIN_TOKEN>")
     return None
 

@@ -26,6 +26,30 @@ class AuthError(Exception):
     """The sender did not prove knowledge of the route's secret; the message is safe to show."""
 
 
+class SecretError(ValueError):
+    """A route secret no request could be held to (empty, blank, or a key that decodes to nothing).
+    The message describes the problem, never the secret."""
+
+
+def secret_bytes(secret: str | None) -> bytes:
+    """The secret as the key every scheme compares or signs with; refuses an empty or blank one.
+
+    An empty HMAC key is still a key: anyone can compute `HMAC("", body)`, so a route whose secret
+    came out empty (`${UNSET_OR_EMPTY}`) would accept every forged request."""
+    if secret is None or not secret.strip():
+        raise SecretError("must not be empty or only whitespace")
+    return secret.encode("utf-8", "surrogatepass")
+
+
+def _key(scheme, secret: str | None) -> bytes:
+    """The scheme's key for `secret`, refusing the request if it is unusable. Configuration
+    validation rejects such secrets at start-up; this guards routes built any other way."""
+    try:
+        return scheme.key(secret)
+    except SecretError:
+        raise AuthError("the route's secret is unusable; the relay's configuration must be fixed") from None
+
+
 def same_secret(presented: str, secret: str) -> bool:
     """Constant-time equality of a presented credential and the secret, lengths included.
 
@@ -35,6 +59,13 @@ def same_secret(presented: str, secret: str) -> bool:
     a = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
     b = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
     return hmac.compare_digest(a, b)
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The credential of an `Authorization: Bearer <credential>` header (the scheme name is
+    case-insensitive, RFC 9110 §11.1), or None for any other header or none."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
 
 
 def _check_timestamp(raw: str | None, header: str, clock: Callable[[], float], required: bool = True) -> int | None:
@@ -63,7 +94,15 @@ def _single_header(headers, name: str) -> str | None:
     return values[0].strip() if values else None
 
 
-class HmacSignature:
+class _Scheme:
+    """What every scheme shares: the key a route secret stands for (`key` raises SecretError)."""
+
+    @staticmethod
+    def key(secret: str | None) -> bytes:
+        return secret_bytes(secret)
+
+
+class HmacSignature(_Scheme):
     """`<header>: <prefix><hex HMAC-SHA256(secret, raw body)>`; several values may be allowed.
 
     With `timestamp_header`, a request carrying that header is also rejected when the timestamp is
@@ -98,7 +137,7 @@ class HmacSignature:
         presented = _single_header(headers, self.header)
         if not presented:
             raise AuthError(f"missing {self.header} signature header")
-        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        expected = hmac.new(_key(self, secret), body, hashlib.sha256).hexdigest()
         candidates = presented.split(self.separator) if self.separator else [presented]
         ok = False
         for candidate in candidates:
@@ -113,7 +152,7 @@ class HmacSignature:
             raise AuthError(f"{self.header} signature does not match the body")
 
 
-class TokenHeader:
+class TokenHeader(_Scheme):
     """`<header>: <secret>` sent verbatim (GitLab)."""
 
     def __init__(self, header: str):
@@ -124,6 +163,7 @@ class TokenHeader:
         return f"{self.header}: <secret>"
 
     def verify(self, headers: Mapping, args: Mapping, body: bytes, secret: str) -> None:
+        _key(self, secret)
         presented = _single_header(headers, self.header)
         if presented is None:
             raise AuthError(f"missing {self.header} header")
@@ -131,19 +171,20 @@ class TokenHeader:
             raise AuthError(f"{self.header} does not match")
 
 
-class SharedSecret:
+class SharedSecret(_Scheme):
     """For senders that cannot sign: `Authorization: Bearer <secret>`, HTTP Basic with the secret
     as password, or `?token=<secret>`."""
 
     description = "Authorization: Bearer <secret>, HTTP Basic (password = secret), or ?token=<secret>"
 
     def verify(self, headers: Mapping, args: Mapping, body: bytes, secret: str) -> None:
+        _key(self, secret)
         presented = None
         auth = _single_header(headers, "Authorization")
         if auth:
             scheme, _, value = auth.partition(" ")
             if scheme.lower() == "bearer":
-                presented = value.strip()
+                presented = bearer(auth)
             elif scheme.lower() == "basic":
                 try:
                     decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
@@ -162,12 +203,13 @@ class SharedSecret:
             raise AuthError("credentials do not match")
 
 
-class StandardWebhooks:
+class StandardWebhooks(_Scheme):
     """Standard Webhooks (standardwebhooks.com, used by Svix, Clerk, Resend, …):
     `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>` over
     `{id}.{timestamp}.{raw body}`. Several space-separated signatures may be sent (key rotation);
     one valid `v1` signature is enough. A secret starting with `whsec_` is the base64 key that
-    follows the prefix; any other secret is used as UTF-8 bytes. Timestamps outside ±5 minutes
+    follows the prefix (it must decode to at least one byte); any other secret is used as UTF-8
+    bytes. Timestamps outside ±5 minutes
     are rejected; a replay inside the window repeats a `webhook-id` and is answered `duplicate`."""
 
     description = (
@@ -179,13 +221,17 @@ class StandardWebhooks:
         self.clock = clock
 
     @staticmethod
-    def key(secret: str) -> bytes:
-        if secret.startswith("whsec_"):
-            try:
-                return base64.b64decode(secret[len("whsec_"):], validate=True)
-            except (binascii.Error, ValueError):
-                raise AuthError("the route's whsec_ secret is not valid base64; check the configuration") from None
-        return secret.encode()
+    def key(secret: str | None) -> bytes:
+        raw = secret_bytes(secret)
+        if not secret.startswith("whsec_"):
+            return raw
+        try:
+            key = base64.b64decode(secret[len("whsec_"):].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise SecretError("a whsec_ secret must be followed by valid base64") from None
+        if not key:
+            raise SecretError("a whsec_ secret must be followed by a base64 key; it decodes to nothing")
+        return key
 
     def sign(self, secret: str, msg_id: str, timestamp: int | str, body: bytes) -> str:
         """The `webhook-signature` value a sender would send (for tests and tools)."""
@@ -201,7 +247,7 @@ class StandardWebhooks:
         if not presented:
             raise AuthError("missing webhook-signature header")
         _check_timestamp(stamp, "webhook-timestamp", self.clock)
-        expected = hmac.new(self.key(secret), f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+        expected = hmac.new(_key(self, secret), f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
         ok = False
         for candidate in presented.split():
             version, _, value = candidate.partition(",")
@@ -216,7 +262,7 @@ class StandardWebhooks:
             raise AuthError("webhook-signature does not match the id, timestamp and body")
 
 
-class SlackSignature:
+class SlackSignature(_Scheme):
     """Slack's request signing (Events API, slash commands, interactivity):
     `X-Slack-Request-Timestamp` and `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:{ts}:{raw body}">`
     with the app's signing secret; timestamps outside ±5 minutes are rejected.
@@ -232,9 +278,9 @@ class SlackSignature:
     def __init__(self, clock: Callable[[], float] = time.time):
         self.clock = clock
 
-    @staticmethod
-    def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-        return "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    @classmethod
+    def sign(cls, secret: str, timestamp: int | str, body: bytes) -> str:
+        return "v0=" + hmac.new(cls.key(secret), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
 
     def verify(self, headers: Mapping, args: Mapping, body: bytes, secret: str) -> None:
         stamp = _single_header(headers, "X-Slack-Request-Timestamp")
@@ -242,12 +288,13 @@ class SlackSignature:
         if not presented:
             raise AuthError("missing X-Slack-Signature header")
         _check_timestamp(stamp, "X-Slack-Request-Timestamp", self.clock)
+        _key(self, secret)
         expected = self.sign(secret, stamp, body)
         if not hmac.compare_digest(presented.lower().encode("ascii", "replace"), expected.encode()):
             raise AuthError("X-Slack-Signature does not match the timestamp and body")
 
 
-class Unauthenticated:
+class Unauthenticated(_Scheme):
     """Used only for routes that say `allow_unauthenticated: true`."""
 
     description = "none (allow_unauthenticated)"

@@ -26,7 +26,7 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from bot import logs
-from bot.auth import Unauthenticated
+from bot.auth import SecretError, Unauthenticated
 from bot.message import SEVERITIES, Message, rank
 from bot.sources import SOURCES
 from bot.sources.base import Source
@@ -73,7 +73,7 @@ class RouteSchema(_Strict):
     source = fields.Str(required=True, validate=validate.OneOf(sorted(SOURCES), error="unknown source {input!r}"))
     channel = _channel_id()
     channels = fields.List(fields.Nested(ChannelRuleSchema), validate=validate.Length(min=1))
-    secret = fields.Str(validate=validate.Length(min=1, error="must not be empty"))
+    secret = fields.Str()
     allow_unauthenticated = fields.Bool(load_default=False)
     sender_name = fields.Str(validate=validate.Length(min=1, max=80))
     events = _patterns()
@@ -249,6 +249,11 @@ def _build_route(name: str, r: dict) -> Route:
         rules = tuple(ChannelRule(c["channel"].lower(), c.get("when") or {}) for c in r["channels"])
     else:
         rules = (ChannelRule(r["channel"].lower()),)
+    if "secret" in r:
+        try:
+            source.auth.key(r["secret"])
+        except SecretError as exc:
+            raise ConfigError(f"route '{name}', field 'secret': {exc}") from None
     template = None
     if r.get("template"):
         try:

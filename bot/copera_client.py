@@ -2,6 +2,10 @@
 
 Responses are classified once here, so the delivery code only decides what to do with
 "ok", "rate_limited", "permanent" (400/401/403/404: retrying cannot help) and "retry".
+
+It is also the one place text leaves for Copera, so every post's final text (rendered, templated,
+digest or notice) has its channel-wide mentions defused here: pieces that were escaped one by one
+can still meet as `@` + `everyone`.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import requests
+
+from bot import markdown as md
 
 TIMEOUT = (5, 15)  # connect, read (seconds)
 PERMANENT = {400, 401, 403, 404, 405, 410, 413, 422}
@@ -30,9 +36,9 @@ class CoperaClient:
         self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": "copera-relay"})
 
     def send_message(self, channel_id: str, message: str, name: str | None = None) -> SendResult:
-        body = {"message": message}
+        body = {"message": final_text(message)}
         if name:
-            body["name"] = name
+            body["name"] = md.defuse(name)
         url = f"{self.base_url}/chat/channel/{channel_id}/send-message"
         try:
             response = self.session.post(url, json=body, timeout=self.timeout)
@@ -51,6 +57,13 @@ class CoperaClient:
             result = classify(response)
             raise CoperaError(result.status, result.reason)
         return response.json()
+
+
+def final_text(message: str) -> str:
+    """The text as posted: mentions defused, still within Copera's limit (a defused mention is one
+    character longer, so a message at the limit is cut at a block boundary like any other)."""
+    text = md.defuse(message)
+    return text if len(text) <= md.MAX_MESSAGE else md.fit([text])
 
 
 class CoperaError(Exception):

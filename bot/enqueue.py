@@ -23,7 +23,9 @@ JOB_FUNCTION = "workers.jobs.process_webhook"
 # Formatting is quick; a job only fails if its worker dies mid-way, and RQ re-runs it then.
 JOB_RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
 JOB_TIMEOUT = 15
-JOB_FAILURE_TTL = 7 * 24 * 3600
+# RQ keeps a failed job (with its payload, up to RELAY_MAX_BODY_BYTES) this long; what a replay
+# needs is on the relay's own failed list, so a day for looking at RQ's record is enough.
+JOB_FAILURE_TTL = 24 * 3600
 
 
 class QueueUnavailable(Exception):

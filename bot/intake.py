@@ -8,6 +8,7 @@ import time
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.auth import AuthError, SharedSecret
 from bot.enqueue import QueueUnavailable
@@ -49,8 +50,31 @@ def _over_route_limit(relay, route) -> int:
     return int(60 - now % 60) + 1 if count > route.max_requests_per_minute else 0
 
 
+def _body(limit: int) -> bytes:
+    """The raw body, refusing one over `limit` bytes with 413.
+
+    A Content-Length over the limit is refused by werkzeug before the body is read. A chunked body
+    has no length, and werkzeug's own cap silently cuts it at the limit, so at most limit + 1 bytes
+    are read here: one byte more than the limit tells a body that is too large from one that fits."""
+    environ = request.environ
+    if request.content_length is not None or "wsgi.input_terminated" not in environ:
+        return request.get_data(cache=False)
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
+
+
 def _handle(relay, route):
-    body = request.get_data(cache=False)
+    body = _body(relay.settings.max_body_bytes)
     try:
         route.authenticate(request.headers, request.args, body)
     except AuthError as exc:

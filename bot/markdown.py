@@ -8,7 +8,9 @@ payload text into markdown themselves.
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 MAX_MESSAGE = 10_000
@@ -23,19 +25,36 @@ _UNDERSCORE_AT_EDGE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 # never spans a line break: `\s*` there would rescan every following blank line from each line
 # start, quadratic in a run of blank lines (a payload of 20 KB of newlines took seconds).
 _LINE_START = re.compile(r"^([^\S\n]*)([#>+=-]|\d+(?=[.)](?:[ \t]|$)))", re.MULTILINE)
-# A channel-wide mention, also when a joiner is slipped between `@` and the word or the `@` is
-# the fullwidth form; and Slack's `<!here>` broadcasts (text escapes `<`, code does not).
-_MENTION = re.compile(r"([@\uff20])[\u200c\u200d]*(everyone|channel|here|all)\b", re.IGNORECASE)
-_BROADCAST = re.compile(r"<!(?=(?:everyone|channel|here)\b)", re.IGNORECASE)
+# Channel-wide mentions. A mention is found wherever the text *reads* as `@everyone`, `@here`,
+# `@channel` or `@all` once markup and invisible characters are set aside, entity references
+# decoded and compatibility forms folded (NFKC): `@*everyone*`, `＠` + `everyone` from two payload
+# fields, `@\u2063here`, `&#64;everyone`, `@ｅｖｅｒｙｏｎｅ`. The word must not run on into an ASCII
+# letter, digit or `_` (`@allison` stays a user's mention; `@everyoneé` is still a broadcast for a
+# parser that only knows ASCII). Slack's `<!here>` broadcasts are the same with `<!` in front.
+_MENTION_CANDIDATE = re.compile(r"[@\ufe6b\uff20<\ufe64\uff1c&]")
+_MENTION_WORDS = ("everyone", "channel", "here", "all")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]")
+_ENTITY_REF = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Markup that can stand between `@` and the word without being shown: emphasis, code spans,
+# strikethrough, backslash escapes, link brackets.
+_UNSHOWN_MARKUP = frozenset("*_`~\\[]")
+# Characters a renderer draws as nothing: format characters (joiners, invisible operators, tags…)
+# and the combining ones that only select a glyph variant (CGJ, Mongolian and other variation
+# selectors). A zero-width space is not among them: it is the break `defuse` inserts.
+_GLYPH_SELECTORS = re.compile(r"[\u034f\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 # An `&` that would start an entity reference: `&#64;everyone` renders as "@everyone".
 _ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 # Control characters (line breaks other than \n are normalised first), bidi overrides, isolates
-# and marks, and invisible characters that only serve to disguise text (zero-width space, word
-# joiner, BOM, soft hyphen). ZWJ/ZWNJ stay: emoji sequences and several scripts need them.
+# and marks, and invisible characters that only serve to disguise text: zero-width space, word
+# joiner and the invisible operators (U+2060–U+2064), the deprecated format controls
+# (U+206A–U+206F), BOM, soft hyphen, the combining grapheme joiner, the Mongolian vowel separator
+# and free variation selectors (U+180B–U+180F), and tag characters (U+E0000–U+E007F; the flags of
+# England, Scotland and Wales lose their tags and show as a black flag). ZWJ/ZWNJ and the emoji
+# variation selectors (U+FE0E/U+FE0F) stay: emoji sequences and several scripts need them.
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
-    r"\u200b\u2060\ufeff\u00ad\u180e]"
+    r"\u200b\u2060-\u2064\u206a-\u206f\ufeff\u00ad\u034f\u180b-\u180f\U000e0000-\U000e007f]"
 )
 # The emoji that start the relay's own status lines (`bot.message.EMOJI`, digests). Payload text
 # that starts a line with one of them is shown with the emoji in code, so it cannot pass for one.
@@ -55,9 +74,95 @@ def clean(value) -> str:
 
 
 def defuse(s: str) -> str:
-    """Makes channel-wide mentions inert (a zero-width space after `@` or `<!`), keeping the text."""
-    s = _MENTION.sub(lambda m: "@" + ZWSP + m.group(2), s)
-    return _BROADCAST.sub("<!" + ZWSP, s)
+    """Makes channel-wide mentions inert, keeping the text: a zero-width space goes right after the
+    `@` (or the `!` of `<!`). Runs on every escaped piece and again on the final text of every post
+    (`workers.copera_client`), because pieces that are harmless alone can meet there. Idempotent:
+    a mention already broken by a zero-width space is left alone."""
+    out: list[str] = []
+    done = 0
+    for m in _MENTION_CANDIDATE.finditer(s):
+        if m.start() < done:
+            continue
+        shown, past = _shown_at(s, m.start())
+        start = unicodedata.normalize("NFKC", shown)
+        if start not in ("@", "<"):
+            continue
+        cut = _broadcast_break(s, past, bang=start == "<")
+        if cut is not None:
+            out += [s[done:cut], ZWSP]
+            done = cut
+    return "".join(out) + s[done:] if out else s
+
+
+def _shown_at(s: str, i: int) -> tuple[str, int]:
+    """What a renderer shows for the text at `i` (an entity reference decoded), and where it ends."""
+    if s[i] == "&":
+        m = _ENTITY_REF.match(s, i)
+        if m:
+            return html.unescape(m.group()), m.end()
+    return s[i], i + 1
+
+
+def _invisible(c: str) -> bool:
+    return (unicodedata.category(c) == "Cf" and c != ZWSP) or _GLYPH_SELECTORS.match(c) is not None
+
+
+def _past_link_target(s: str, j: int) -> int:
+    """Past the `(destination "title")` or `[label]` that follows a link text's `]` at `j - 1`: a
+    renderer shows neither, so `[@](https://…)**everyone**` reads "@everyone"."""
+    if s.startswith("(", j):
+        depth = 0
+        for k in range(j, len(s)):
+            depth += {"(": 1, ")": -1}.get(s[k], 0)
+            if depth == 0:
+                return k + 1
+    elif s.startswith("[", j):
+        end = s.find("]", j)
+        if end != -1:
+            return end + 1
+    return j
+
+
+def _broadcast_break(s: str, start: int, bang: bool) -> int | None:
+    """Where a zero-width space breaks the mention that the text from `start` (just after its `@`
+    or `<`) reads as, or None if it reads as none."""
+    shown: list[tuple[str, int]] = []  # (NFKC-folded shown text, index just past it in `s`)
+    size = 0
+    j = start
+    while j < len(s) and size <= len("everyone") + 1:
+        raw = s[j]
+        c, j = _shown_at(s, j)
+        if c == ZWSP:
+            break
+        if raw == "]":
+            j = _past_link_target(s, j)
+        if raw in _UNSHOWN_MARKUP or all(map(_invisible, c)):
+            continue
+        folded = unicodedata.normalize("NFKC", c).lower()
+        shown.append((folded, j))
+        size += len(folded)
+    cut = start
+    if bang:
+        if not shown or shown[0][0] != "!":
+            return None
+        cut = shown.pop(0)[1]
+    reading = "".join(folded for folded, _ in shown)
+    for word in _MENTION_WORDS:
+        if not reading.startswith(word):
+            continue
+        if not _ASCII_WORD.match(reading, len(word)):
+            return cut
+        # Read with markup set aside the word runs on (`@all*x*` reads "allx"); a parser that
+        # reads the source sees it end at the `*`, so that is a mention too.
+        end = 0
+        for folded, past in shown:
+            end += len(folded)
+            if end >= len(word):
+                runs_on = past < len(s) and _ASCII_WORD.match(unicodedata.normalize("NFKC", _shown_at(s, past)[0]))
+                if end == len(word) and not runs_on:
+                    return cut
+                break
+    return None
 
 
 def text(value, limit: int | None = None) -> str:

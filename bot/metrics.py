@@ -9,7 +9,6 @@ whole relay. Labels carry route and source names and status codes, never secrets
 
 from __future__ import annotations
 
-import hmac
 import os
 import time
 
@@ -19,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from bot import enqueue
+from bot.auth import bearer, same_secret
 from bot.errors import error_response
 from bot.store import keys
 from bot.store.outbox import Outbox
@@ -98,7 +98,7 @@ def _registry() -> CollectorRegistry:
 def metrics():
     token = current_app.extensions["relay"].settings.metrics_token
     if token:
-        presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(presented.encode(), token.encode()):
+        presented = bearer(request.headers.get("Authorization"))
+        if presented is None or not same_secret(presented, token):
             return error_response(401, "unauthorized", "metrics need Authorization: Bearer <METRICS_TOKEN>")
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)

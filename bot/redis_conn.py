@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -26,3 +28,24 @@ def connect(url: str, socket_timeout: float | None = 5.0, single_connection: boo
     if url.startswith("rediss://") and not tls_verify:
         kwargs["ssl_cert_reqs"] = None
     return redis.Redis.from_url(url, single_connection_client=single_connection, **kwargs)
+
+
+# Intake's deduplication and the relay's Lua scripts rely on Redis 7 semantics (`SET … GET`, script
+# behaviour); Valkey reports a compatible `redis_version`.
+MIN_VERSION = (7, 0)
+EXIT_REDIS_TOO_OLD = 4
+
+
+class RedisTooOld(RuntimeError):
+    """The Redis server at REDIS_URL predates what the relay relies on."""
+
+
+def check_version(client: redis.Redis) -> str:
+    """The server's version; raises RedisTooOld below MIN_VERSION (and RedisError when unreachable)."""
+    version = str(client.info("server").get("redis_version", "0"))
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
+    if numbers < MIN_VERSION:
+        raise RedisTooOld(f"the Redis server at REDIS_URL is version {version}; the relay needs Redis "
+                          f"{'.'.join(map(str, MIN_VERSION))} or newer (deduplication and its Lua scripts "
+                          f"rely on Redis 7 semantics)")
+    return version

@@ -19,8 +19,11 @@ import json
 import time
 
 import pytest
+from werkzeug.datastructures import Headers, MultiDict
 
 from bot.auth import REPLAY_WINDOW, AuthError, SlackSignature, StandardWebhooks
+from bot.config import ChannelRule, ConfigError, Route, parse_config
+from bot.sources import SOURCES
 from tests.conftest import CHANNEL
 from tests.formatting import fixture_bytes
 
@@ -303,3 +306,66 @@ def test_slack_signing_known_vector_and_forgeries():
             auth.verify(forged, {}, body, secret)
     with pytest.raises(AuthError):
         auth.verify(good, {}, body + b"&x=1", secret)
+
+
+# -- Secrets no request could be held to ------------------------------------------------------------
+
+UNUSABLE = ["", " ", "\t\n "]
+UNUSABLE_WHSEC = ["whsec_", "whsec_${EMPTY}", "whsec_ ", "whsec_not*base64!", "whsec_YWJ"]
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+@pytest.mark.parametrize("secret", UNUSABLE)
+def test_an_empty_or_blank_secret_stops_the_relay_at_start_up(source, secret):
+    for unauthenticated in (False, True):
+        route = {"source": source, "channel": CHANNEL, "secret": secret, "allow_unauthenticated": unauthenticated}
+        with pytest.raises(ConfigError) as err:
+            parse_config({"routes": {"r1": route}}, {})
+        assert "route 'r1', field 'secret'" in str(err.value)
+
+
+@pytest.mark.parametrize("secret", UNUSABLE_WHSEC)
+def test_a_whsec_secret_without_a_valid_key_stops_the_relay_at_start_up(secret):
+    route = {"source": "standard-webhooks", "channel": CHANNEL, "secret": secret}
+    with pytest.raises(ConfigError) as err:
+        parse_config({"routes": {"std": route}}, {"EMPTY": ""})
+    message = str(err.value)
+    assert "route 'std', field 'secret'" in message and "whsec_" in message
+    tail = secret.removeprefix("whsec_").strip()
+    assert not tail or tail not in message  # the error describes the secret, never repeats it
+
+
+def test_a_valid_whsec_secret_is_accepted():
+    key = base64.b64encode(b"k" * 24).decode()
+    config = parse_config({"routes": {"std": {"source": "standard-webhooks", "channel": CHANNEL,
+                                              "secret": f"whsec_{key}"}}}, {})
+    assert StandardWebhooks.key(config.routes["std"].secret) == b"k" * 24
+
+
+def _empty_key_request(source: str, body: bytes) -> tuple[dict, dict]:
+    """Headers and query a forger would send to a route whose key is empty: every scheme's
+    credential computed with b"" (or the empty string itself)."""
+    auth = SOURCES[source].auth
+    if source in SIGNED:
+        header, prefix, _, _, extra = SIGNED[source]
+        return {**extra, header: prefix + hmac.new(b"", body, hashlib.sha256).hexdigest()}, {}
+    if isinstance(auth, StandardWebhooks):
+        stamp = int(time.time())
+        mac = hmac.new(b"", f"m1.{stamp}.".encode() + body, hashlib.sha256).digest()
+        return {"webhook-id": "m1", "webhook-timestamp": str(stamp),
+                "webhook-signature": "v1," + base64.b64encode(mac).decode()}, {}
+    if source == "gitlab":
+        return {"X-Gitlab-Token": ""}, {}
+    return {"Authorization": "Basic " + base64.b64encode(b"relay:").decode()}, {"token": ""}
+
+
+@pytest.mark.parametrize("source, secret", [*((s, secret) for s in sorted(SOURCES) for secret in UNUSABLE),
+                                            ("standard-webhooks", "whsec_"), ("standard-webhooks", "whsec_ ")])
+def test_a_route_with_an_unusable_secret_refuses_every_request(source, secret):
+    """Defence in depth: a route built without the configuration's checks never verifies."""
+    route = Route(name="r", source=SOURCES[source], channels=(ChannelRule(CHANNEL),), secret=secret)
+    body = b'{"message": "forged"}'
+    headers, query = _empty_key_request(source, body)
+    with pytest.raises(AuthError) as err:
+        route.authenticate(Headers(headers), MultiDict(query), body)
+    assert "secret" in str(err.value)

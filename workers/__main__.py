@@ -21,7 +21,7 @@ import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from bot import logs
+from bot import logs, require_redis_version
 from bot.config import ConfigError
 from bot.enqueue import QUEUE_NAME
 from bot.settings import Settings, SettingsError
@@ -69,6 +69,7 @@ def main() -> int:
         log.critical("invalid routes file: %s", exc)
         print(f"copera-relay worker: invalid routes file: {exc}", file=sys.stderr)
         return 3
+    require_redis_version(settings, "copera-relay worker")
     if settings.dry_run:
         log.warning("DRY RUN: COPERA_API_TOKEN is not set; messages are rendered and logged, not sent")
     stopping = {"flag": False}

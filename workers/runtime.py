@@ -49,8 +49,11 @@ class Runtime:
             self.notices.channel = config.notices_channel
 
     def http_get(self, url: str) -> None:
-        """GETs a URL a sender asked the relay to visit (already validated by the source)."""
-        self.http.get(url, timeout=10).raise_for_status()
+        """GETs a URL a sender asked the relay to visit (already validated by the source). Redirects
+        are not followed: the validation holds for this URL only, and a redirect could lead anywhere."""
+        response = self.http.get(url, timeout=10, allow_redirects=False)
+        if not 200 <= response.status_code < 300:
+            raise requests.HTTPError(f"HTTP {response.status_code}", response=response)
 
 
 _current: Runtime | None = None

@@ -82,7 +82,8 @@ _ALARM_SCHEMA = AlarmSchema()
 
 
 def is_subscribe_url(url) -> bool:
-    """True only for `https://sns.<region>.amazonaws.com[.cn]/?Action=ConfirmSubscription…`."""
+    """True only for `https://sns.<region>.amazonaws.com[.cn]/?Action=ConfirmSubscription…`: https,
+    SNS's own host (no user info, no port), the root path, the action named once, no fragment."""
     if not isinstance(url, str) or any(c.isspace() or not c.isprintable() for c in url):
         return False
     try:
@@ -93,6 +94,8 @@ def is_subscribe_url(url) -> bool:
     return (
         parts.scheme == "https"
         and _SNS_HOST.fullmatch(parts.netloc) is not None
+        and parts.path == "/"
+        and not parts.fragment
         and parse_qs(parts.query).get("Action") == ["ConfirmSubscription"]
     )
 

@@ -1,7 +1,9 @@
 """Delivery history and delivery-side counters, kept in Redis so that any process can show them.
 
 - `relay:delivery:<id>`: one webhook's story (received, event, rendered message, outcome, Copera
-  status, attempts), kept a week; `relay:deliveries:<route>` lists the newest ids per route.
+  status, attempts); `relay:deliveries:<route>` lists the newest ids per route (RELAY_HISTORY_SIZE).
+  A story is kept only while its id is on that list, and two days at most: the payload text it holds
+  is not kept longer than the history needs (what a replay needs is on the failed list).
 - `relay:counters`: monotonic counters (posted/failed by route and Copera status, retries, limiter
   waits, digests) that the web process exposes at /metrics.
 """
@@ -15,7 +17,7 @@ import redis
 
 from bot.store import keys, stats
 
-KEEP_SECONDS = 7 * 24 * 3600
+KEEP_SECONDS = 2 * 24 * 3600
 
 
 def _key(delivery_id: str) -> str:
@@ -30,18 +32,34 @@ def _list_key(route: str) -> str:
 # or when its outcome was already recorded. Two records may be replaced: a webhook that failed
 # unformatted, by its formatting once it is replayed (ARGV[5] = 'formatted'); and a "pending"
 # webhook whose job then failed for good before its messages were queued (ARGV[5] = 'unformatted').
+# A new id goes to the front of the route's list; the stories of the ids that fall off its end are
+# deleted with them (ARGV[6] is the story key prefix), so no story outlives its place on the list.
 _RECORD_FIRST = """
 local current = redis.call('HGET', KEYS[1], 'outcome')
 local replaceable = (ARGV[5] == 'formatted' and redis.call('HGET', KEYS[1], 'unformatted') == '1')
   or (ARGV[5] == 'unformatted' and current == 'pending')
 if current and not replaceable then return 0 end
 redis.call('HDEL', KEYS[1], 'unformatted')
-redis.call('HSET', KEYS[1], 'outcome', ARGV[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], 'outcome', ARGV[1], unpack(ARGV, 7))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 if not current then
+  local size = tonumber(ARGV[4])
+  redis.call('LREM', KEYS[2], 0, ARGV[3])
   redis.call('LPUSH', KEYS[2], ARGV[3])
-  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+  for _, gone in ipairs(redis.call('LRANGE', KEYS[2], size, -1)) do
+    redis.call('DEL', ARGV[6] .. gone)
+  end
+  redis.call('LTRIM', KEYS[2], 0, size - 1)
 end
+return 1
+"""
+
+# Records one post's result on a story that still exists; a story already trimmed off its route's
+# list (a post long delayed behind newer webhooks) is not brought back.
+_RECORD_DELIVERY = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'outcome', ARGV[1], 'copera_status', ARGV[2], 'updated_at', ARGV[3], 'reason', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return 1
 """
 
@@ -51,6 +69,7 @@ class History:
         self.redis = connection
         self.size = size
         self._record_first = connection.register_script(_RECORD_FIRST)
+        self._record_delivery = connection.register_script(_RECORD_DELIVERY)
 
     def formatted(self, envelope: dict, items: list[dict], reason: str | None = None) -> None:
         """Records a webhook once the worker has turned it into messages (before they are queued,
@@ -75,7 +94,7 @@ class History:
     def _first_record(self, envelope: dict, outcome: str, fields: dict, stat: str, writer: str) -> None:
         key, route = _key(envelope["delivery_id"]), envelope["route"]
         mapping = {k: ("" if v is None else v) for k, v in fields.items()}
-        args = [outcome, KEEP_SECONDS, envelope["delivery_id"], self.size, writer]
+        args = [outcome, KEEP_SECONDS, envelope["delivery_id"], self.size, writer, keys.delivery("")]
         for k, v in mapping.items():
             args += [k, v]
         if self._record_first(keys=[key, _list_key(route)], args=args):
@@ -89,10 +108,8 @@ class History:
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         for delivery_id in {i.delivery_id for i in items}:
-            key = _key(delivery_id)
-            pipe.hset(key, mapping={"outcome": outcome, "copera_status": status, "updated_at": now,
-                                    "reason": result.reason or ""})
-            pipe.hincrby(key, "attempts", 1)
+            self._record_delivery(keys=[_key(delivery_id)], args=[outcome, status, now, result.reason or ""],
+                                  client=pipe)
         for item in items:
             route = item.route
             if outcome == "posted":
