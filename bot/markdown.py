@@ -76,7 +76,7 @@ def clean(value) -> str:
 def defuse(s: str) -> str:
     """Makes channel-wide mentions inert, keeping the text: a zero-width space goes right after the
     `@` (or the `!` of `<!`). Runs on every escaped piece and again on the final text of every post
-    (`workers.copera_client`), because pieces that are harmless alone can meet there. Idempotent:
+    (`bot.copera_client`), because pieces that are harmless alone can meet there. Idempotent:
     a mention already broken by a zero-width space is left alone."""
     out: list[str] = []
     done = 0

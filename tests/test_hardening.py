@@ -29,8 +29,9 @@ from bot.enqueue import JOB_FAILURE_TTL, Enqueuer
 from bot.redis_conn import EXIT_REDIS_TOO_OLD
 from bot.settings import Settings
 from bot.sources.aws_sns import is_subscribe_url
+from bot.store.history import KEEP_SECONDS, History
+from bot.store.outbox import OutboxItem
 from tests.conftest import CHANNEL, TOKEN
-from workers.history import KEEP_SECONDS, History
 
 SECRET = "s3cret-for-hardening-tests-0123"
 ROUTES = {"ops": {"source": "generic", "channel": CHANNEL, "secret": SECRET}}
@@ -199,6 +200,11 @@ def _envelope(route: str) -> dict:
             "received_at": 1.0, "payload": {}}
 
 
+def _item(envelope: dict) -> OutboxItem:
+    return OutboxItem(id="m", delivery_id=envelope["delivery_id"], route=envelope["route"], channel=CHANNEL,
+                      text="hello")
+
+
 def test_a_delivery_story_lives_only_while_its_id_is_on_the_route_list(redis_url):
     connection = redis.Redis.from_url(redis_url)
     size = 3
@@ -206,20 +212,21 @@ def test_a_delivery_story_lives_only_while_its_id_is_on_the_route_list(redis_url
     envelopes = {route: [_envelope(route) for _ in range(size * 3)] for route in ("a", "b")}
     for i in range(size * 3):
         for route in ("a", "b"):
-            history.formatted(envelopes[route][i], [{"channel": CHANNEL, "text": "hello"}])
+            history.formatted(envelopes[route][i], [OutboxItem(id="m", delivery_id=envelopes[route][i]["delivery_id"],
+                                                               route=route, channel=CHANNEL, text="hello")])
     stories = {k.decode() for k in connection.scan_iter("relay:delivery:*")}
     listed = {f"relay:delivery:{i.decode()}" for route in ("a", "b")
               for i in connection.lrange(f"relay:deliveries:{route}", 0, -1)}
     assert stories == listed and len(stories) == 2 * size
     assert all(0 < connection.ttl(key) <= KEEP_SECONDS <= 2 * 24 * 3600 for key in stories)
     # A post that finishes after its story was trimmed does not bring the story back.
-    from workers.copera_client import SendResult
+    from bot.copera_client import SendResult
 
     trimmed = envelopes["a"][0]
-    history.delivery([{"delivery_id": trimmed["delivery_id"], "route": "a"}], "posted", SendResult("ok", 204))
+    history.delivery([_item(trimmed)], "posted", SendResult("ok", 204))
     assert not connection.exists(f"relay:delivery:{trimmed['delivery_id']}")
     kept = envelopes["a"][-1]
-    history.delivery([{"delivery_id": kept["delivery_id"], "route": "a"}], "posted", SendResult("ok", 204))
+    history.delivery([_item(kept)], "posted", SendResult("ok", 204))
     story = connection.hgetall(f"relay:delivery:{kept['delivery_id']}")
     assert story[b"outcome"] == b"posted" and story[b"attempts"] == b"1"
     assert connection.ttl(f"relay:delivery:{kept['delivery_id']}") > 0

@@ -159,7 +159,7 @@ def test_templated_route_and_digest_never_deliver_a_live_mention(make_relay, cop
 
 
 def test_one_message_at_the_length_limit_stays_within_it_when_defused(make_relay, copera):
-    from workers.copera_client import final_text
+    from bot.copera_client import final_text
 
     text = ("＠" + md.text("everyone") + "\n") * (md.MAX_MESSAGE // 10) + "x" * (md.MAX_MESSAGE % 10)
     assert len(text) == md.MAX_MESSAGE

@@ -135,10 +135,11 @@ def test_metrics_aggregate_gunicorn_workers_end_to_end():
             req = urllib.request.Request(f"{stack.url}/hooks/ops", data=json.dumps({"message": f"m{i}"}).encode(),
                                          headers={"Content-Type": "application/json", **BEARER}, method="POST")
             assert urllib.request.urlopen(req, timeout=10).status == 202
-        deadline = time.time() + 20
+        # Generous bounds: on a loaded machine the three gunicorn workers and the worker start slowly.
+        deadline = time.time() + 60
         while time.time() < deadline and len(stack.copera.messages) < 1:
             time.sleep(0.2)
-        deadline = time.time() + 20
+        deadline = time.time() + 60
         while time.time() < deadline:
             text = urllib.request.urlopen(f"{stack.url}/metrics", timeout=10).read().decode()
             if "relay_outbox_depth 0.0" in text and "relay_queue_depth 0.0" in text:
