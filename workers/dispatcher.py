@@ -22,7 +22,7 @@ from bot.copera_client import SendResult
 from bot.store import keys
 from bot.store.failed import FailedList
 from bot.store.limiter import RateLimiter
-from bot.store.outbox import WAKE, Outbox
+from bot.store.outbox import WAKE, Outbox, OutboxItem
 from workers import digest
 
 log = logging.getLogger("relay.delivery")
@@ -204,10 +204,14 @@ class Dispatcher:
         ids = [i.delivery_id for i in items]
         extra = {"channel": channel, "delivery_ids": ids, "messages": len(items), "copera_status": result.status}
         if result.outcome == "ok":
-            if not self.outbox.ack(channel, owner, items):
+            # The release and the record in one transaction: a worker killed between them would
+            # leave a posted message recorded as still retrying.
+            pipe = self.redis.pipeline(transaction=True)
+            self.outbox.ack(channel, owner, items, client=pipe)
+            self._record(items, "posted", result, pipe)
+            if not pipe.execute()[0]:
                 log.warning("posted after the channel's lease expired; a copy may be posted again", extra=extra)
             log.info("posted", extra=extra)
-            self._record(items, "posted", result)
             return
         if result.outcome == "rate_limited":
             self.limiter.pause(result.retry_after or 60.0)
@@ -230,10 +234,12 @@ class Dispatcher:
         self._record(items, "retrying", result)
 
     def _give_up(self, channel, owner, items, result: SendResult, extra, note: str = "") -> None:
-        self.failed.add(items, result.status, (result.reason or "") + note)
-        self.outbox.ack(channel, owner, items)
+        pipe = self.redis.pipeline(transaction=True)  # failed entry, release and record: all or none
+        self.failed.add(items, result.status, (result.reason or "") + note, client=pipe)
+        self.outbox.ack(channel, owner, items, client=pipe)
+        self._record(items, "failed", result, pipe)
+        self.failed.report_dropped(pipe.execute()[0])
         log.error("delivery failed for good", extra={**extra, "reason": result.reason + note})
-        self._record(items, "failed", result)
         if self.notices and result.status in (403, 404):
             routes = sorted({i.route for i in items})
             for route in routes:
@@ -245,9 +251,9 @@ class Dispatcher:
                     "Check the channel id and that the integration was added to the channel.",
                 )
 
-    def _record(self, items: list[dict], outcome: str, result: SendResult) -> None:
+    def _record(self, items: list[OutboxItem], outcome: str, result: SendResult, client=None) -> None:
         if self.history:
-            self.history.delivery(items, outcome, result)
+            self.history.delivery(items, outcome, result, client)
 
     # -- for tests and tools ---------------------------------------------------------------
     def drain(self, timeout: float = 10.0, owner: str = "drain") -> None:

@@ -50,11 +50,12 @@ class FailedList:
         self.max_entries = max_entries
         self._add = connection.register_script(_ADD)
 
-    def add(self, items: list[OutboxItem], status: int | None, reason: str) -> None:
-        """Records messages given up on, with Copera's status and reason."""
+    def add(self, items: list[OutboxItem], status: int | None, reason: str, client=None) -> None:
+        """Records messages given up on, with Copera's status and reason. With `client` (a
+        transaction pipeline) the write is queued there; pass its reply to `report_dropped`."""
         now = time.time()
         entries = [{**asdict(item), "failed_at": now, "copera_status": status, "reason": reason} for item in items]
-        self._store(entries, now)
+        self._store(entries, now, client)
 
     def add_webhook(self, envelope: dict, reason: str) -> None:
         """Records an accepted webhook that could not be formatted into messages."""
@@ -64,11 +65,17 @@ class FailedList:
                       "channel": None, "accepted_at": float(envelope.get("received_at") or now),
                       "failed_at": now, "copera_status": None, "reason": reason, "envelope": envelope}], now)
 
-    def _store(self, entries: list[dict], now: float) -> None:
+    def _store(self, entries: list[dict], now: float, client=None) -> None:
         args: list = [self.max_entries, len(entries), now]
         for entry in entries:
             args += [entry["id"], json.dumps(entry)]
-        dropped = self._add(keys=[FAILED, FAILED_INDEX, COUNTERS], args=args)
+        if client is not None:
+            self._add(keys=[FAILED, FAILED_INDEX, COUNTERS], args=args, client=client)
+            return
+        self.report_dropped(self._add(keys=[FAILED, FAILED_INDEX, COUNTERS], args=args))
+
+    def report_dropped(self, dropped) -> None:
+        """Logs the entries the bound dropped (they are already counted in Redis)."""
         if dropped:
             log.warning("failed list is full; dropped the oldest entries",
                         extra={"dropped": len(dropped), "max_entries": self.max_entries,

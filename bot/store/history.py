@@ -16,6 +16,7 @@ import time
 import redis
 
 from bot.store import keys, stats
+from bot.store.outbox import OutboxItem
 
 KEEP_SECONDS = 2 * 24 * 3600
 
@@ -102,11 +103,12 @@ class History:
             stats.record(pipe, route, stat)
             pipe.execute()
 
-    def delivery(self, items: list[dict], outcome: str, result) -> None:
-        """Records the result of one post (which may carry several webhooks, as a digest)."""
+    def delivery(self, items: list[OutboxItem], outcome: str, result, client=None) -> None:
+        """Records the result of one post (which may carry several webhooks, as a digest); with
+        `client` (a transaction pipeline), as part of the caller's transaction."""
         status = str(result.status) if result.status is not None else "none"
         now = time.time()
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = client if client is not None else self.redis.pipeline(transaction=False)
         for delivery_id in {i.delivery_id for i in items}:
             self._record_delivery(keys=[_key(delivery_id)], args=[outcome, status, now, result.reason or ""],
                                   client=pipe)
@@ -123,7 +125,8 @@ class History:
         if outcome == "posted" and len(items) > 1:
             pipe.hincrby(keys.COUNTERS, "digests", 1)
             pipe.hincrby(keys.COUNTERS, "digest_events", len(items))
-        pipe.execute()
+        if client is None:
+            pipe.execute()
 
     def limiter_wait(self, seconds: float) -> None:
         pipe = self.redis.pipeline(transaction=False)

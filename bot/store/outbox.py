@@ -239,15 +239,19 @@ class Outbox:
         return bool(self._renew(keys=[keys.lease(channel)], args=[owner, int(lease_seconds * 1000)]))
 
     def _finish(self, channel: str, owner: str, mode: str, not_before: float = 0.0,
-                items: list[OutboxItem] = ()) -> bool:
+                items: list[OutboxItem] = (), client=None) -> bool:
         names = [keys.inflight(channel), keys.outbox(channel), keys.lease(channel), READY, keys.channel_state(channel)]
         args = [mode, owner, not_before, channel, *(i.encode() for i in items)]
+        if client is not None:  # queued in the caller's transaction; its result comes with the others
+            self._release(keys=names, args=args, client=client)
+            return True
         return bool(self._release(keys=names, args=args))
 
-    def ack(self, channel: str, owner: str, items: list[OutboxItem] = ()) -> bool:
+    def ack(self, channel: str, owner: str, items: list[OutboxItem] = (), client=None) -> bool:
         """The in-flight `items` are done (delivered, or recorded as failed); releases the channel.
-        Returns False if the lease had expired: then copies of `items` may be posted again."""
-        return self._finish(channel, owner, "ack", items=items)
+        Returns False if the lease had expired: then copies of `items` may be posted again. With
+        `client` (a transaction pipeline) the release is queued there."""
+        return self._finish(channel, owner, "ack", items=items, client=client)
 
     def retry_later(self, channel: str, owner: str, not_before: float) -> bool:
         """Puts the in-flight items back at the head of the outbox; the channel waits until `not_before`.
