@@ -31,6 +31,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(condition, timeout: float, interval: float = 0.05) -> bool:
+    """Polls `condition` until it holds or `timeout` passes; returns its last value."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
 class RedisServer:
     """A throwaway redis-server process the suite owns."""
 

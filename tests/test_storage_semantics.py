@@ -25,7 +25,7 @@ from bot.enqueue import QUEUE_NAME
 from bot.store.failed import MAX_ENTRIES, FailedList
 from bot.store.limiter import RateLimiter
 from bot.store.outbox import OutboxItem
-from tests.conftest import CHANNEL, OTHER_CHANNEL
+from tests.conftest import CHANNEL, OTHER_CHANNEL, wait_for
 from workers import dispatcher as dispatcher_module
 from workers.dispatcher import BACKOFF_CAP, backoff
 
@@ -66,14 +66,6 @@ def cli(relay, *args) -> str:
 def failed_entries(relay) -> list[dict]:
     return json.loads(cli(relay, "failed", "--json", "--limit", str(MAX_ENTRIES + 100)))
 
-
-def wait_for(condition, timeout: float, interval: float = 0.02) -> bool:
-    end = time.time() + timeout
-    while time.time() < end:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
 
 
 # -- order, crashes and re-runs ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ from rq.serializers import JSONSerializer
 
 from bot.enqueue import QUEUE_NAME
 from bot.store.keys import inflight as inflight_key
-from tests.conftest import CHANNEL, TOKEN
+from tests.conftest import CHANNEL, TOKEN, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-for-tests-0123"
@@ -62,14 +62,6 @@ def workers(tmp_path):
             w.proc.kill()
             w.proc.wait(10)
 
-
-def wait_for(condition, timeout: float, interval: float = 0.1) -> bool:
-    end = time.time() + timeout
-    while time.time() < end:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
 
 
 def markers(copera) -> list[str]:
