@@ -139,3 +139,51 @@ def test_take_refuses_a_holder_without_the_lease(redis_url):
     outbox.claim("a", 10)
     assert outbox.take(CHANNEL, "b", 1) is None
     assert _pending(outbox) == ["i1"]
+
+
+def _strand_in_flight(relay, channel: str) -> None:
+    """A worker takes the channel's items and dies mid-post: its lease lapses with them in flight."""
+    outbox = relay.runtime.outbox
+    assert outbox.claim("dead-worker", 0.05) == channel
+    assert outbox.take(channel, "dead-worker", 10)
+    time.sleep(0.1)
+
+
+def test_an_item_stranded_by_a_dead_worker_that_then_fails_says_it_may_be_in_the_channel(make_relay, copera):
+    """Copera may have accepted the dead worker's post before it died; when every later attempt is
+    refused, the failed entry must not claim the message never arrived."""
+    relay = make_relay(ROUTES)
+    assert relay.post("ops", {"message": "event 000"}, BEARER).status_code == 202
+    assert relay.post("dev", {"message": "event 001"}, BEARER).status_code == 202
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from bot.enqueue import QUEUE_NAME
+
+    SimpleWorker([QUEUE_NAME], connection=relay.redis, serializer=JSONSerializer).work(burst=True)
+    _strand_in_flight(relay, CHANNEL)
+    copera.forbidden = {CHANNEL, OTHER_CHANNEL}
+    relay.runtime.dispatcher.drain(timeout=10)
+    entries = {e["route"]: e for e in relay.runtime.failed.list()}
+    assert entries["ops"].get("maybe_posted") is True
+    assert "may already be in the channel" in entries["ops"]["reason"]
+    assert "maybe_posted" not in entries["dev"]  # never in flight when a worker died
+    assert "may already" not in entries["dev"]["reason"]
+    assert not relay.redis.keys("relay:uncertain:*")  # the mark ends with the item
+
+
+def test_a_stranded_item_posted_later_leaves_no_mark(make_relay, copera):
+    relay = make_relay(ROUTES)
+    assert relay.post("ops", {"message": "event 000"}, BEARER).status_code == 202
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from bot.enqueue import QUEUE_NAME
+
+    SimpleWorker([QUEUE_NAME], connection=relay.redis, serializer=JSONSerializer).work(burst=True)
+    _strand_in_flight(relay, CHANNEL)
+    relay.runtime.outbox.recover()
+    assert relay.redis.keys("relay:uncertain:*")
+    relay.runtime.dispatcher.drain(timeout=10)
+    assert markers(copera.texts()) == ["event 000"]
+    assert not relay.redis.keys("relay:uncertain:*")

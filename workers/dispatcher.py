@@ -208,6 +208,7 @@ class Dispatcher:
             # leave a posted message recorded as still retrying.
             pipe = self.redis.pipeline(transaction=True)
             self.outbox.ack(channel, owner, items, client=pipe)
+            self.outbox.settle_uncertain(items, pipe)
             self._record(items, "posted", result, pipe)
             if not pipe.execute()[0]:
                 log.warning("posted after the channel's lease expired; a copy may be posted again", extra=extra)
@@ -234,9 +235,11 @@ class Dispatcher:
         self._record(items, "retrying", result)
 
     def _give_up(self, channel, owner, items, result: SendResult, extra, note: str = "") -> None:
+        maybe_posted = self.outbox.uncertain(items)
         pipe = self.redis.pipeline(transaction=True)  # failed entry, release and record: all or none
-        self.failed.add(items, result.status, (result.reason or "") + note, client=pipe)
+        self.failed.add(items, result.status, (result.reason or "") + note, client=pipe, maybe_posted=maybe_posted)
         self.outbox.ack(channel, owner, items, client=pipe)
+        self.outbox.settle_uncertain(items, pipe)
         self._record(items, "failed", result, pipe)
         self.failed.report_dropped(pipe.execute()[0])
         log.error("delivery failed for good", extra={**extra, "reason": result.reason + note})

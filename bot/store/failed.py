@@ -26,6 +26,7 @@ from bot.store.outbox import OutboxItem
 log = logging.getLogger("relay.failed")
 
 MAX_ENTRIES = 10_000
+MAYBE_POSTED_NOTE = "; a worker died while posting it earlier, so it may already be in the channel"
 
 # Adds entries and trims the oldest past the bound in one step; returns the ids it dropped.
 _ADD = """
@@ -50,11 +51,20 @@ class FailedList:
         self.max_entries = max_entries
         self._add = connection.register_script(_ADD)
 
-    def add(self, items: list[OutboxItem], status: int | None, reason: str, client=None) -> None:
-        """Records messages given up on, with Copera's status and reason. With `client` (a
-        transaction pipeline) the write is queued there; pass its reply to `report_dropped`."""
+    def add(self, items: list[OutboxItem], status: int | None, reason: str, client=None,
+            maybe_posted: set[str] = frozenset()) -> None:
+        """Records messages given up on, with Copera's status and reason. Items in `maybe_posted`
+        (ids) were in flight when a worker died, so Copera may have them: their entries say so,
+        and a replay may post them twice. With `client` (a transaction pipeline) the write is
+        queued there; pass its reply to `report_dropped`."""
         now = time.time()
-        entries = [{**asdict(item), "failed_at": now, "copera_status": status, "reason": reason} for item in items]
+        entries = []
+        for item in items:
+            entry = {**asdict(item), "failed_at": now, "copera_status": status, "reason": reason}
+            if item.id in maybe_posted:
+                entry["maybe_posted"] = True
+                entry["reason"] = reason + MAYBE_POSTED_NOTE
+            entries.append(entry)
         self._store(entries, now, client)
 
     def add_webhook(self, envelope: dict, reason: str) -> None:

@@ -12,6 +12,7 @@ Delivery (bot.store.outbox):
 - `wake`                a nudge list that wakes idle delivery threads
 - `formatted:<delivery id>`  a delivery's messages are in the outbox (a re-run job adds none)
 - `sweep-lock`          one recovery sweep at a time across workers
+- `uncertain:<item id>` the item was in flight when its worker died: Copera may already have it
 
 Records (bot.store.failed, bot.store.history, bot.store.stats):
 - `failed`, `failed:index`   the failed list (entries by id; ids by time)
@@ -55,6 +56,10 @@ def lease(channel: str) -> str:
 
 def channel_state(channel: str) -> str:
     return f"{PREFIX}chstate:{channel}"
+
+
+def uncertain(item_id: str) -> str:
+    return f"{PREFIX}uncertain:{item_id}"
 
 
 def formatted(delivery_id: str | None) -> str:

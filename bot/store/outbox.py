@@ -13,7 +13,8 @@ An item leaves Redis only after Copera answered 204 (or a permanent error moved 
 failed list). A worker that dies holding a lease leaves its in-flight items behind; once the
 lease expires, `recover()` puts them back at the head of their outbox, so nothing is lost and
 order is kept. The price is a possible duplicate if the worker died after Copera accepted the
-post but before the acknowledgement.
+post but before the acknowledgement; such items are marked (`uncertain:<id>`), so that one that
+later fails for good is listed as "may already be in the channel".
 
 Channel keys are derived inside the scripts from a prefix, so this layout targets a single Redis
 (not Redis Cluster), like RQ 3's default mode.
@@ -41,6 +42,17 @@ local function min_score(outbox)
     if best == nil or s < best then best = s end
   end
   return best
+end
+"""
+
+# An item found in flight under no live holder may have reached Copera before its worker died: it
+# is marked, so that if it later fails for good its failed entry says it may be in the channel.
+_MARK_UNCERTAIN_LUA = """
+local function mark_uncertain(prefix, raw)
+  local ok, item = pcall(cjson.decode, raw)
+  if ok and type(item) == 'table' and item['id'] then
+    redis.call('SET', prefix .. 'uncertain:' .. item['id'], '1', 'EX', 604800)
+  end
 end
 """
 
@@ -77,10 +89,13 @@ return false
 # Only the lease holder takes. Items still in flight when a lease was (re)claimed belong to a holder
 # that stalled or died without a sweep having run yet: they go back to the head of the outbox first,
 # so the new holder neither drops them on its ack nor posts out of order.
-_TAKE = """
+_TAKE = _MARK_UNCERTAIN_LUA + """
 if redis.call('GET', KEYS[3]) ~= ARGV[2] then return false end
 local stale = redis.call('LRANGE', KEYS[2], 0, -1)
-for i = #stale, 1, -1 do redis.call('LPUSH', KEYS[1], stale[i]) end
+for i = #stale, 1, -1 do
+  redis.call('LPUSH', KEYS[1], stale[i])
+  mark_uncertain(ARGV[3], stale[i])
+end
 redis.call('DEL', KEYS[2])
 local items = redis.call('LPOP', KEYS[1], ARGV[1])
 if items then
@@ -128,14 +143,17 @@ end
 return 1
 """
 
-_RECOVER = _MIN_SCORE_LUA + """
+_RECOVER = _MIN_SCORE_LUA + _MARK_UNCERTAIN_LUA + """
 local prefix = ARGV[1]
 local moved = 0
 for _, ch in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', prefix .. 'lease:' .. ch) == 0 then
     local inflight, outbox = prefix .. 'inflight:' .. ch, prefix .. 'outbox:' .. ch
     local items = redis.call('LRANGE', inflight, 0, -1)
-    for i = #items, 1, -1 do redis.call('LPUSH', outbox, items[i]) end
+    for i = #items, 1, -1 do
+      redis.call('LPUSH', outbox, items[i])
+      mark_uncertain(prefix, items[i])
+    end
     moved = moved + #items
     redis.call('DEL', inflight)
     if redis.call('LLEN', outbox) == 0 then
@@ -231,7 +249,8 @@ class Outbox:
     def take(self, channel: str, owner: str, count: int) -> list[OutboxItem] | None:
         """Moves the first `count` pending items of a channel `owner` leases to its in-flight list;
         None if the lease is no longer `owner`'s."""
-        raws = self._take(keys=[keys.outbox(channel), keys.inflight(channel), keys.lease(channel)], args=[count, owner])
+        raws = self._take(keys=[keys.outbox(channel), keys.inflight(channel), keys.lease(channel)],
+                          args=[count, owner, PREFIX])
         return None if raws is None else [OutboxItem.decode(raw) for raw in raws]
 
     def renew(self, channel: str, owner: str, lease_seconds: float) -> bool:
@@ -257,6 +276,18 @@ class Outbox:
         """Puts the in-flight items back at the head of the outbox; the channel waits until `not_before`.
         Returns False if the lease had expired (the items are already back in the outbox)."""
         return self._finish(channel, owner, "retry", not_before)
+
+    def uncertain(self, items: list[OutboxItem]) -> set[str]:
+        """The ids among `items` that were in flight when a worker died: Copera may have them."""
+        if not items:
+            return set()
+        flags = self.redis.mget([keys.uncertain(i.id) for i in items])
+        return {i.id for i, flag in zip(items, flags, strict=True) if flag}
+
+    def settle_uncertain(self, items: list[OutboxItem], client) -> None:
+        """Drops the marks of items that reached their end (posted, or on the failed list)."""
+        if items:
+            client.delete(*(keys.uncertain(i.id) for i in items))
 
     def attempts(self, channel: str) -> int:
         return int(self.redis.hincrby(keys.channel_state(channel), "attempts", 1))
