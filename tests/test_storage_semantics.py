@@ -121,7 +121,7 @@ def test_a_post_carries_one_sender_name_and_keeps_the_order(make_relay, copera):
     routes = {"alpha": {"source": "generic", "channel": CHANNEL, "secret": SECRET, "sender_name": "Alpha"},
               "beta": {"source": "generic", "channel": CHANNEL, "secret": SECRET, "sender_name": "Beta"},
               "plain": {"source": "generic", "channel": CHANNEL, "secret": SECRET}}
-    relay = make_relay(routes)
+    relay = make_relay(routes, env={"COPERA_RATE_LIMIT_PER_MINUTE": "3000"})  # ~20 posts; the budget is tested apart
     rng = random.Random(16)
     sequence = [rng.choice(["alpha", "alpha", "beta", "plain"]) for _ in range(30)]
     for i, route in enumerate(sequence):
@@ -391,7 +391,8 @@ def test_a_push_wakes_an_idle_delivery_thread_at_once(make_relay, copera, monkey
 
 def test_threads_never_post_to_one_channel_at_once_nor_out_of_order(make_relay, copera, monkeypatch):
     routes = {**ROUTES, "qa": {"source": "generic", "channel": THIRD_CHANNEL, "secret": SECRET}}
-    relay = make_relay(routes)
+    # The budget is not what this test is about; at 100 a minute its 45+ posts would take half a minute.
+    relay = make_relay(routes, env={"COPERA_RATE_LIMIT_PER_MINUTE": "3000"})
     copera.delay = 0.02
     busy: dict[str, int] = {}
     overlaps: list[str] = []
