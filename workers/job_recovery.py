@@ -35,6 +35,7 @@ class JobRecovery:
         self.queue = Queue(queue_name, connection=connection, serializer=JSONSerializer)
         self.worker_name: str | None = None
         self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     def beat(self) -> None:
         if self.worker_name:
@@ -48,10 +49,15 @@ class JobRecovery:
                 except redis.RedisError:
                     pass
 
-        threading.Thread(target=loop, name="alive-heartbeat", daemon=True).start()
+        self._heartbeat = threading.Thread(target=loop, name="alive-heartbeat", daemon=True)
+        self._heartbeat.start()
 
     def stop(self) -> None:
         self._stop.set()
+        # A beat in progress would write the key again after the delete below, and the process
+        # would look alive for another ALIVE_SECONDS.
+        if self._heartbeat is not None and self._heartbeat is not threading.current_thread():
+            self._heartbeat.join(timeout=5)
         if self.worker_name:
             try:
                 self.redis.delete(_alive_key(self.worker_name))
