@@ -722,3 +722,74 @@ def test_a_clock_ahead_elsewhere_never_shows_a_negative_age(make_relay):
     relay.runtime.outbox.push([OutboxItem(id="i0", delivery_id="d0", route="ops", channel=CHANNEL, text="evt-0",
                                           accepted_at=ahead, score=ahead)])
     assert "waiting to post: 1   oldest waiting: 0 s" in cli(relay, "stats")
+
+
+# -- a Redis failure at the moment a delivery settles ----------------------------------------------
+
+def test_a_redis_failure_while_giving_up_leaves_the_message_waiting_not_lost(make_relay, copera, monkeypatch):
+    """The failed entry, the release of the channel and the record are one transaction: when its
+    commit fails, none of them happened, and the message is still there to be tried again."""
+    relay = make_relay(ROUTES, env={"RELAY_LEASE_SECONDS": "2"})
+    delivery_id = send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    copera.forbidden = {CHANNEL}
+    dispatcher = relay.runtime.dispatcher
+    pipeline = dispatcher.redis.pipeline
+    broken = [True]
+
+    def pipeline_failing_once(*args, **kwargs):
+        pipe = pipeline(*args, **kwargs)
+        if broken and kwargs.get("transaction", args[0] if args else True):
+            broken.clear()
+            pipe.execute = lambda *a, **k: (_ for _ in ()).throw(redis_lib.ConnectionError("connection reset"))
+        return pipe
+
+    monkeypatch.setattr(dispatcher.redis, "pipeline", pipeline_failing_once)
+    with pytest.raises(redis_lib.ConnectionError):
+        dispatcher.drain(timeout=5)
+    assert failed_entries(relay) == []
+    assert dispatcher.outbox.backlog()[0] == 1
+    outcome = {r["delivery_id"]: r["outcome"] for r in json.loads(cli(relay, "deliveries", "--json"))}
+    assert outcome[delivery_id] != "failed"
+    # Once the dead attempt's lease lapses, the message is tried again and ends on the list once.
+    assert wait_for(lambda: dispatcher.outbox.recover() == 1, 5)
+    dispatcher.drain(timeout=5)
+    assert [markers([e["text"]]) for e in failed_entries(relay)] == [["evt-0"]]
+    assert dispatcher.outbox.backlog()[0] == 0
+
+
+def test_only_a_refused_channel_raises_a_notice_not_an_outage(make_relay, copera):
+    """A message given up on because Copera stayed down is on the failed list; the channel-refused
+    notice (check the channel id, add the integration) would be wrong advice there."""
+    relay = make_relay(ROUTES, env={"RELAY_MAX_DELIVERY_AGE": "1"}, extra={"notices_channel": THIRD_CHANNEL})
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    copera.mode = "down"
+    time.sleep(1.2)
+    relay.runtime.dispatcher.drain(timeout=5)
+    assert [(markers([e["text"]]), e["copera_status"]) for e in failed_entries(relay)] == [(["evt-0"], 503)]
+    copera.mode = "ok"
+    relay.runtime.dispatcher.drain(timeout=5)
+    assert copera.texts() == []
+
+
+def test_replay_starts_over_when_the_failed_list_changes_under_it(make_relay, copera):
+    """A worker adding a failure while a replay reads the list must neither lose that failure nor
+    stop the replay half-way."""
+    relay = make_relay(ROUTES)
+    failed = relay.runtime.failed
+    other = FailedList(redis_lib.Redis(connection_pool=relay.redis.connection_pool))
+    envelope = {"delivery_id": "d-1", "route": "ops", "source": "generic", "event": "message",
+                "payload": {"message": "evt-1"}, "received_at": time.time()}
+    failed.add_webhook(envelope, "route removed")
+    requeued = []
+
+    def requeue(env, pipe):
+        if not requeued:  # a concurrent failure lands between the read and the commit
+            other.add_webhook({**envelope, "delivery_id": "d-2", "payload": {"message": "evt-2"}}, "route removed")
+        requeued.append(env["delivery_id"])
+
+    replayed, missing = failed.replay(["d-1"], relay.runtime.outbox, requeue)
+    assert [e["id"] for e in replayed] == ["d-1"] and missing == []
+    assert requeued == ["d-1", "d-1"]  # read again after the conflict, queued in the second transaction
+    assert failed.ids() == ["d-2"]
