@@ -22,6 +22,7 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 from bot.enqueue import QUEUE_NAME
+from bot.store import keys
 from bot.store.failed import MAX_ENTRIES, FailedList
 from bot.store.limiter import RateLimiter
 from bot.store.outbox import OutboxItem
@@ -793,3 +794,43 @@ def test_replay_starts_over_when_the_failed_list_changes_under_it(make_relay, co
     assert [e["id"] for e in replayed] == ["d-1"] and missing == []
     assert requeued == ["d-1", "d-1"]  # read again after the conflict, queued in the second transaction
     assert failed.ids() == ["d-2"]
+
+
+# -- the delivery threads' lifecycle ----------------------------------------------------------------
+
+def test_stop_lets_a_post_in_progress_finish_and_settle(make_relay, copera):
+    """SIGTERM (a deploy, a dyno restart) stops the delivery threads: a post already on its way is
+    waited for and settled, not left for the next worker to post again."""
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    copera.delay = 1.0
+    dispatcher = relay.runtime.dispatcher
+    dispatcher.start(1)
+    assert wait_for(lambda: relay.redis.exists(keys.lease(CHANNEL)), 5)
+    dispatcher.stop(timeout=10)
+    assert not any(t.is_alive() for t in dispatcher.threads)
+    assert markers(copera.texts()) == ["evt-0"]
+    assert dispatcher.outbox.backlog()[0] == 0
+
+
+def test_a_delivery_thread_outlives_a_redis_outage(make_relay, copera, monkeypatch):
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    dispatcher = relay.runtime.dispatcher
+    next_ready_in = dispatcher.outbox.next_ready_in
+    outage = [redis_lib.ConnectionError("Redis is loading"), redis_lib.ConnectionError("connection refused")]
+
+    def flaky_next_ready_in():
+        if outage:
+            raise outage.pop(0)
+        return next_ready_in()
+
+    monkeypatch.setattr(dispatcher.outbox, "next_ready_in", flaky_next_ready_in)
+    dispatcher.start(1)
+    try:
+        # Backs off 2 s, then 4 s, then delivers.
+        assert wait_for(lambda: markers(copera.texts()) == ["evt-0"], 15)
+    finally:
+        dispatcher.stop(timeout=10)
