@@ -5,6 +5,8 @@ error group's class and message, the project and environment, how often it occur
 backtrace and request URL of its latest notice. Each is a firing error alert.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -81,7 +83,7 @@ class Airbrake(Source):
     title = "Airbrake"
     setup = "Project → Settings → Integrations → Webhook: URL https://<relay>/hooks/<route>?token=<secret>"
     schema = AirbrakeSchema
-    events = {"error": Event(format_error)}
+    events: ClassVar[dict[str, Event]] = {"error": Event(format_error)}
 
     def payload_delivery_id(self, event, payload):
         # Each delivery reports a new notice, so its id tells a redelivery from a new occurrence.

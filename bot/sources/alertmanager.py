@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from typing import ClassVar
 from urllib.parse import quote
 
 from marshmallow import fields
@@ -182,7 +183,7 @@ class Alertmanager(Source):
     )
     auth = SharedSecret()
     schema = NotificationSchema
-    events = {"alert": Event(alert_messages)}
+    events: ClassVar[dict[str, Event]] = {"alert": Event(alert_messages)}
     # The id is derived from the content, so it is kept only as long as a body hash: Alertmanager
     # re-sends an unchanged group every repeat_interval on purpose, and those reminders must post.
     dedup_seconds_sender_id = Source.dedup_seconds_derived

@@ -8,6 +8,7 @@ post only `{"body": "The approval node ... needs review ..."}`: the event "appro
 """
 
 import re
+from typing import ClassVar
 
 from marshmallow import fields
 
@@ -115,7 +116,7 @@ class AnsibleTower(Source):
         'HTTP Headers {"Authorization": "Bearer <secret>"}; then enable it on templates for Start/Success/Failure'
     )
     schema = TowerSchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "started": Event(format_job, Job),
         "success": Event(format_job, Job),
         "error": Event(format_job, Job),

@@ -6,6 +6,7 @@ jobs of the build matrix with their status.
 """
 
 from functools import partial
+from typing import ClassVar
 
 from marshmallow import fields
 
@@ -69,7 +70,7 @@ class AppVeyor(Source):
         "custom header Authorization: Bearer <secret>, on build success and failure"
     )
     schema = AppVeyorSchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "build_success": Event(partial(format_build, "success"), Notification),
         "build_failure": Event(partial(format_build, "failed"), Notification),
     }

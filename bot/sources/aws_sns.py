@@ -9,6 +9,7 @@ only SNS's own ConfirmSubscription URLs.
 
 import json
 import re
+from typing import ClassVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 from marshmallow import fields
@@ -221,11 +222,11 @@ class AwsSns(Source):
         "(or https://relay:<secret>@<relay>/hooks/<route>), with raw message delivery off"
     )
     schema = EnvelopeSchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "Notification": Event(format_notification, NotificationSchema),
         "SubscriptionConfirmation": Event(format_confirmation, ConfirmationSchema),
     }
-    ignored = {"UnsubscribeConfirmation": "unsubscribe confirmations need no message"}
+    ignored: ClassVar[dict[str, str]] = {"UnsubscribeConfirmation": "unsubscribe confirmations need no message"}
 
     def detect_event(self, payload, headers):
         return payload["Type"]

@@ -10,6 +10,7 @@ Every service hook names its event in the payload's `eventType` and carries its 
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from marshmallow import fields
@@ -330,7 +331,7 @@ class AzureDevOps(Source):
         "Basic authentication with any user name and <secret> as the password"
     )
     schema = AzurePayload
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "git.push": Event(format_push, PushPayload),
         "git.pullrequest.created": Event(format_pr_created, PullRequestPayload),
         "git.pullrequest.updated": Event(format_pr_updated, PullRequestPayload),

@@ -18,6 +18,8 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar
 from urllib.parse import parse_qs
 
 from marshmallow import INCLUDE, Schema, fields
@@ -41,7 +43,7 @@ class StrMap(fields.Field):
     marshmallow's `Dict(keys=Str(), values=Str())` runs two fields per entry, which dominates
     validating a label-heavy alert group."""
 
-    default_error_messages = {"invalid": "Not a mapping of strings to strings."}
+    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a mapping of strings to strings."}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict) or not all(
@@ -123,8 +125,8 @@ class Source:
     # hashes) only catch retries, so intentional repeats (alert reminders) still come through.
     dedup_seconds_sender_id = 24 * 3600
     dedup_seconds_derived = 600
-    events: dict[str, Event] = {}
-    ignored: dict[str, str] = {}
+    events: ClassVar[Mapping[str, Event]] = MappingProxyType({})
+    ignored: ClassVar[Mapping[str, str]] = MappingProxyType({})
     # Top-level schema every payload of this sender must satisfy (telling "not from this sender").
     schema: type[Schema] | None = None
     # Accept `application/x-www-form-urlencoded` bodies whose fields are the payload itself.

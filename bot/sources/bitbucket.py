@@ -12,6 +12,8 @@ the payload's shape, as far as it can be. The message builders in the first sect
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -502,7 +504,7 @@ class Bitbucket(Source):
     event_header = "X-Event-Key"
     delivery_headers = ("X-Request-UUID",)
     schema = CloudPayload
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "repo:push": Event(format_push, PushPayload),
         "repo:fork": Event(format_fork, ForkPayload),
         "repo:updated": Event(format_repo_updated, RepoUpdatedPayload),
@@ -524,7 +526,7 @@ class Bitbucket(Source):
         "pullrequest:comment_updated": Event(_pr_comment("edited a comment"), PullRequestPayload),
         "pullrequest:comment_deleted": Event(_pr_comment("deleted a comment"), PullRequestPayload),
     }
-    ignored = {
+    ignored: ClassVar[dict[str, str]] = {
         "pullrequest:comment_resolved": "resolving a comment thread is not posted",
         "pullrequest:comment_reopened": "reopening a comment thread is not posted",
     }

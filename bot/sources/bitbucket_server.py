@@ -10,6 +10,8 @@ names it). Messages are built with the same helpers as Bitbucket Cloud's, so bot
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -281,7 +283,7 @@ class BitbucketServer(Source):
     )
     delivery_headers = ("X-Request-Id",)
     schema = ServerPayload
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "repo:refs_changed": Event(format_refs_changed, RefsChangedPayload),
         "repo:modified": Event(format_modified, ModifiedPayload),
         "repo:forked": Event(format_forked, ForkPayload),
@@ -304,7 +306,7 @@ class BitbucketServer(Source):
         "pr:comment:edited": Event(_pr_comment("edited a comment"), PullRequestPayload),
         "pr:comment:deleted": Event(_pr_comment("deleted a comment"), PullRequestPayload),
     }
-    ignored = {"diagnostics:ping": "connection test"}
+    ignored: ClassVar[dict[str, str]] = {"diagnostics:ping": "connection test"}
 
     def detect_event(self, payload, headers):
         key = payload.get("eventKey") if isinstance(payload, dict) else None

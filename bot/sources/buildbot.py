@@ -6,6 +6,8 @@ The compact form names the event (`"event": "new"` or `"finished"`) and carries 
 builder name, URL, project and results. Both are the events "new" and "finished" here.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -89,7 +91,7 @@ class Buildbot(Source):
         "auth=('buildbot', '<secret>')))"
     )
     schema = BuildbotSchema
-    events = {"new": Event(format_new, Build), "finished": Event(format_finished, Build)}
+    events: ClassVar[dict[str, Event]] = {"new": Event(format_new, Build), "finished": Event(format_finished, Build)}
 
     def detect_event(self, payload, headers):
         if "event" in payload:

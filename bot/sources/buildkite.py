@@ -5,6 +5,8 @@ scheduled/running/failing steps before it and the per-job events would repeat wh
 build says, one message per step.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -74,8 +76,8 @@ class Buildkite(Source):
     )
     event_header = "X-Buildkite-Event"
     schema = BuildkiteSchema
-    events = {"build.finished": Event(format_build, BuildEvent)}
-    ignored = {
+    events: ClassVar[dict[str, Event]] = {"build.finished": Event(format_build, BuildEvent)}
+    ignored: ClassVar[dict[str, str]] = {
         "ping": "ping (webhook settings changed)",
         "build.scheduled": NOT_FINISHED,
         "build.running": NOT_FINISHED,

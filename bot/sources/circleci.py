@@ -5,6 +5,8 @@ started from GitHub or Bitbucket describe their commit under `pipeline.vcs`; tho
 GitLab only under `pipeline.trigger_parameters.gitlab`, so both are read.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -150,11 +152,11 @@ class CircleCI(Source):
     )
     auth = HmacSignature("circleci-signature", prefix="v1=", separator=",")
     schema = CircleCISchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "workflow-completed": Event(format_workflow, WorkflowCompleted),
         "job-completed": Event(format_job, JobCompleted),
     }
-    ignored = {"ping": "ping (test event) received"}
+    ignored: ClassVar[dict[str, str]] = {"ping": "ping (test event) received"}
 
     def detect_event(self, payload, headers):
         return payload.get("type")

@@ -5,6 +5,8 @@ commit with its message and committer, the branch and the status word (testing, 
 stopped...). Every notification is one event, "build".
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot.sources._ci import build_message, outcome
@@ -66,7 +68,7 @@ class CodeShip(Source):
         "https://<relay>/hooks/<route>?token=<secret>"
     )
     schema = CodeShipSchema
-    events = {"build": Event(format_build)}
+    events: ClassVar[dict[str, Event]] = {"build": Event(format_build)}
 
     def payload_delivery_id(self, event, payload):
         build = payload["build"]

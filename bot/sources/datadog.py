@@ -21,6 +21,7 @@ about a monitor (no transition at all) is posted as info.
 """
 
 import re
+from typing import ClassVar
 
 from marshmallow import fields
 
@@ -133,7 +134,7 @@ class Datadog(Source):
         "works too, with fewer details); then mention @webhook-<name> in each monitor's message"
     )
     schema = NotificationSchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "alert": Event(format_notification),
         "recovery": Event(format_notification),
         "event": Event(format_notification),

@@ -5,6 +5,8 @@ Error" fire a down alert with the HTTP status code and response time, "Available
 The integration's test delivery (application "Webhook test") confirms the setup.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -68,7 +70,9 @@ class Freshping(Source):
         "tick Requires Basic Authentication with any user name and the secret as password"
     )
     schema = FreshpingSchema
-    events = {"down": Event(format_state), "up": Event(format_state), "test": Event(format_test)}
+    events: ClassVar[dict[str, Event]] = {
+        "down": Event(format_state), "up": Event(format_state), "test": Event(format_test),
+    }
 
     def detect_event(self, payload, headers):
         data = payload["webhook_event_data"]

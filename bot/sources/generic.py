@@ -3,6 +3,8 @@
 {"message": "Backup finished", "title": "nightly-backup", "level": "success", "url": "https://…"}
 """
 
+from typing import ClassVar
+
 from marshmallow import fields, validate
 
 from bot import markdown as md
@@ -39,7 +41,7 @@ class Generic(Source):
         "with Authorization: Bearer <secret>"
     )
     schema = GenericSchema
-    events = {"message": Event(format_message)}
+    events: ClassVar[dict[str, Event]] = {"message": Event(format_message)}
 
 
 SOURCE = Generic()

@@ -8,6 +8,7 @@ the same ones with a few fields missing, so `bot.sources.gogs` reuses everything
 from __future__ import annotations
 
 from functools import partial
+from typing import ClassVar
 from urllib.parse import quote
 
 from marshmallow import fields
@@ -292,7 +293,7 @@ class Gitea(Source):
     auth = HmacSignature("X-Gitea-Signature")
     event_header = "X-Gitea-Event"
     delivery_headers = ("X-Gitea-Delivery",)
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         **EVENTS,
         "pull_request_approved": Event(partial(format_review, "approved", "success"), PullRequestSchema),
         "pull_request_rejected": Event(partial(format_review, "requested changes on", "warning"), PullRequestSchema),

@@ -9,6 +9,7 @@ comment "edited" without changes) are acknowledged without posting.
 
 from __future__ import annotations
 
+from typing import ClassVar
 from urllib.parse import quote
 
 from marshmallow import fields
@@ -1050,7 +1051,7 @@ class GitHub(Source):
     event_header = "X-GitHub-Event"
     delivery_headers = ("X-GitHub-Delivery",)
     schema = GitHubPayload
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "push": Event(format_push, PushSchema),
         "create": Event(format_create, RefSchema),
         "delete": Event(format_delete, RefSchema),
@@ -1085,7 +1086,7 @@ class GitHub(Source):
         "milestone": Event(format_milestone, MilestoneSchema),
         "sponsorship": Event(format_sponsorship, SponsorshipSchema),
     }
-    ignored = {"ping": "ping: webhook is configured"}
+    ignored: ClassVar[dict[str, str]] = {"ping": "ping: webhook is configured"}
 
     def detect_event(self, payload, headers):
         event = super().detect_event(payload, headers)

@@ -9,6 +9,7 @@ payload instead, and of those only pushes, tag pushes and merge requests are for
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 from urllib.parse import quote
 
 from marshmallow import ValidationError, fields, validates_schema
@@ -544,7 +545,7 @@ class GitLab(Source):
     auth = TokenHeader("X-Gitlab-Token")
     event_header = "X-Gitlab-Event"
     delivery_headers = ("Idempotency-Key", "X-Gitlab-Event-UUID")
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "Push Hook": Event(format_push, PushSchema),
         "Tag Push Hook": Event(format_tag_push, PushSchema),
         "Merge Request Hook": Event(format_merge_request, MergeRequestSchema),

@@ -5,6 +5,8 @@ in it and the material revisions that caused it. GoCD does not send its own serv
 message links to the commit rather than to the run.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot.sources._ci import build_message, codes, commit_url, outcome
@@ -108,8 +110,8 @@ class GoCD(Source):
         "stage status endpoints (webhook_notify.properties)"
     )
     schema = GoCDSchema
-    events = {"stage": Event(format_stage, StageEvent)}
-    ignored = {"agent": "agent status changes are not posted"}
+    events: ClassVar[dict[str, Event]] = {"stage": Event(format_stage, StageEvent)}
+    ignored: ClassVar[dict[str, str]] = {"agent": "agent status changes are not posted"}
 
     def detect_event(self, payload, headers):
         return payload["type"]

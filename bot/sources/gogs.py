@@ -5,6 +5,8 @@ Gitea's; only the headers differ, Gogs has no pull request review events, and a 
 releases page, since Gogs has no page per release.
 """
 
+from typing import ClassVar
+
 from bot.auth import HmacSignature
 from bot.message import Message
 from bot.sources.base import Event
@@ -31,7 +33,7 @@ class Gogs(Gitea):
     auth = HmacSignature("X-Gogs-Signature")
     event_header = "X-Gogs-Event"
     delivery_headers = ("X-Gogs-Delivery",)
-    events = {**EVENTS, "release": Event(format_release, ReleaseSchema)}
+    events: ClassVar[dict[str, Event]] = {**EVENTS, "release": Event(format_release, ReleaseSchema)}
 
 
 SOURCE = Gogs()

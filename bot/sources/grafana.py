@@ -8,6 +8,8 @@ dashboard alerting (Grafana 7 and earlier) sends one rule's state with the serie
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -116,7 +118,7 @@ class Grafana(Source):
         "Authorization header scheme Bearer with credentials <secret>"
     )
     auth = SharedSecret()
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "alert": Event(format_unified, UnifiedSchema),
         "legacy_alert": Event(format_legacy, LegacySchema),
     }

@@ -10,6 +10,8 @@ value verbatim as `Authorization`, so that value is `Bearer <secret>`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -252,7 +254,7 @@ class Harbor(Source):
         "Endpoint URL https://<relay>/hooks/<route>, Auth Header `Bearer <secret>`"
     )
     schema = HarborPayload
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "PUSH_ARTIFACT": Event(_artifact_event("pushed")),
         "DELETE_ARTIFACT": Event(_artifact_event("deleted")),
         "SCANNING_COMPLETED": Event(format_scan_completed),
@@ -263,7 +265,7 @@ class Harbor(Source):
         "REPLICATION": Event(format_replication),
         "TAG_RETENTION": Event(format_retention),
     }
-    ignored = {"PULL_ARTIFACT": "artifact pulls are not posted"}
+    ignored: ClassVar[dict[str, str]] = {"PULL_ARTIFACT": "artifact pulls are not posted"}
 
     def detect_event(self, payload, headers):
         return payload["type"].strip().upper() or None

@@ -5,6 +5,8 @@ Heroku posts a plain form after each deploy: `app`, `user`, `url`, `head`/`head_
 event, "deploy".
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -45,7 +47,7 @@ class Heroku(Source):
     setup = "heroku addons:create deployhooks:http --url='https://<relay>/hooks/<route>?token=<secret>'"
     schema = HerokuSchema
     form_fields_payload = True
-    events = {"deploy": Event(format_deploy)}
+    events: ClassVar[dict[str, Event]] = {"deploy": Event(format_deploy)}
 
 
 SOURCE = Heroku()

@@ -5,6 +5,8 @@ FINALIZED. Only FINALIZED is posted: it is the last phase, sent after post-build
 publishing) have run, so its status is final and each build produces exactly one message.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -75,7 +77,7 @@ class Jenkins(Source):
         "Event 'All Events' or 'Job Finalized', URL https://<relay>/hooks/<route>?token=<secret>"
     )
     schema = JenkinsSchema
-    events = {"build": Event(format_build)}
+    events: ClassVar[dict[str, Event]] = {"build": Event(format_build)}
 
     def ignore_reason(self, event, payload):
         phase = payload["build"]["phase"]

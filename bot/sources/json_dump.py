@@ -5,6 +5,7 @@ The module is not called `json.py` so that it can never be mistaken for the stan
 """
 
 import json
+from typing import ClassVar
 
 from bot import markdown as md
 from bot.message import Message
@@ -28,7 +29,7 @@ class JsonDump(Source):
         "Point any tool that posts JSON at https://<relay>/hooks/<route> with Authorization: Bearer <secret> "
         "(or append ?token=<secret>); the body is posted as a code block"
     )
-    events = {"json": Event(format_json)}
+    events: ClassVar[dict[str, Event]] = {"json": Event(format_json)}
 
 
 SOURCE = JsonDump()

@@ -5,6 +5,8 @@ per source, the measurements that violated them; a cleared alert carries `"clear
 shared to the webhook arrive in Slack's attachment shape with the chart image and its link.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -144,7 +146,7 @@ class Librato(Source):
         "Settings → Notification Services → Webhook → Add Configuration: URL "
         "https://<relay>/hooks/<route>?token=<secret>; then add the service to your alerts"
     )
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "alert": Event(format_alert, AlertSchema),
         "clear": Event(format_clear, ClearSchema),
         "snapshot": Event(format_snapshot, SnapshotSchema),

@@ -6,6 +6,7 @@ and, for failures, the error message.
 """
 
 from functools import partial
+from typing import ClassVar
 
 from marshmallow import fields
 
@@ -77,7 +78,9 @@ class Netlify(Source):
         "HTTP POST request: URL https://<relay>/hooks/<route>?token=<secret> (one per deploy event)"
     )
     event_header = "X-Netlify-Event"
-    events = {event: Event(partial(format_deploy, result), Deploy) for event, result in RESULTS.items()}
+    events: ClassVar[dict[str, Event]] = {
+        event: Event(partial(format_deploy, result), Deploy) for event, result in RESULTS.items()
+    }
 
     def branch(self, event, payload):
         return payload.get("branch")

@@ -13,6 +13,8 @@ Because workflow templates are free-form, any JSON object is taken for a workflo
 fields of the default template with the wrong type (or a body that is not an object) are refused.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields, validate
 
 from bot import markdown as md
@@ -164,7 +166,9 @@ class NewRelic(Source):
         "Alerts → Destinations → Webhook: endpoint https://<relay>/hooks/<route>, authorization Bearer token "
         "<secret>; then add that destination to a workflow with the default payload template"
     )
-    events = {"issue": Event(format_issue, IssueSchema), "incident": Event(format_incident, IncidentSchema)}
+    events: ClassVar[dict[str, Event]] = {
+        "issue": Event(format_issue, IssueSchema), "incident": Event(format_incident, IncidentSchema),
+    }
 
     def detect_event(self, payload, headers):
         if not isinstance(payload, dict) or not payload:

@@ -8,6 +8,7 @@ The message names the alert and what was done to it, by whom, and the detail tha
 
 from __future__ import annotations
 
+from typing import ClassVar
 from urllib.parse import quote
 
 from marshmallow import fields
@@ -142,7 +143,9 @@ class Opsgenie(Source):
     )
     auth = SharedSecret()
     schema = OpsgenieSchema
-    events = {**{action: Event(format_action) for action in ACTIONS}, CUSTOM: Event(format_action)}
+    events: ClassVar[dict[str, Event]] = {
+        **{action: Event(format_action) for action in ACTIONS}, CUSTOM: Event(format_action),
+    }
 
     def detect_event(self, payload, headers):
         """The alert action; names Opsgenie does not define are the team's own custom actions."""

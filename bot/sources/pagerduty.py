@@ -9,6 +9,7 @@ and who acted; triggered incidents fire, acknowledged ones are a warning, resolv
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from marshmallow import fields
 
@@ -254,12 +255,12 @@ class PagerDuty(Source):
         "use the signing secret PagerDuty shows as the route secret"
     )
     auth = HmacSignature("X-PagerDuty-Signature", prefix="v1=", separator=",")
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         **{name: Event(format_v3, V3Schema) for name in V3_VERBS},
         "incident.annotated": Event(format_v3_note, V3AnnotatedSchema),
         **{name: Event(format_messages, MessagesSchema) for name in V2_VERBS},
     }
-    ignored = {"pagey.ping": "PagerDuty's test ping produces no message"}
+    ignored: ClassVar[dict[str, str]] = {"pagey.ping": "PagerDuty's test ping produces no message"}
 
     def detect_event(self, payload, headers):
         """V3: the event's type. V2/V1: the first message PagerDuty sent that is supported here."""

@@ -6,6 +6,8 @@ counts, the number of matches per sender. Matching lines are shown as a log exce
 takes the most severe syslog severity among them.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -98,7 +100,7 @@ class Papertrail(Source):
         "(optionally send only counts)"
     )
     schema = PapertrailSchema
-    events = {"search_events": Event(format_events), "search_counts": Event(format_counts)}
+    events: ClassVar[dict[str, Event]] = {"search_events": Event(format_events), "search_counts": Event(format_counts)}
 
     def detect_event(self, payload, headers):
         if payload.get("events") is not None:

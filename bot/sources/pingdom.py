@@ -6,6 +6,8 @@ DOWN and UP, transaction checks FAILING and SUCCESS; the first of each pair fire
 second resolves it.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -62,7 +64,9 @@ class Pingdom(Source):
         "URL https://<relay>/hooks/<route>?token=<secret>; then pick it in each check's alerting settings"
     )
     schema = CheckSchema
-    events = {state: Event(format_state_change) for state in ("down", "up", "failing", "success")}
+    events: ClassVar[dict[str, Event]] = {
+        state: Event(format_state_change) for state in ("down", "up", "failing", "success")
+    }
 
     def detect_event(self, payload, headers):
         return payload["current_state"].strip().lower() or None

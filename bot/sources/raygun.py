@@ -6,6 +6,8 @@ it was assigned, someone commented), naming the kind in `eventType`. Notificatio
 the error occurred and for how many users, with the tags and custom data of its latest instance.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -139,7 +141,7 @@ class Raygun(Source):
         "enable it and pick the notifications and activity to send"
     )
     schema = RaygunSchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         **{kind: Event(format_notification) for kind in NOTIFICATIONS},
         "StatusChanged": Event(format_activity),
         "AssignedToUser": Event(format_activity),

@@ -6,6 +6,8 @@ The execution carries its page, the job (name, group, permalink), the project, t
 and, once finished, the nodes that failed (the same execution format as Rundeck's API).
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -80,7 +82,7 @@ class Rundeck(Source):
         "https://<relay>/hooks/<route>?token=<secret>, payload format JSON, method POST"
     )
     schema = RundeckSchema
-    events = {trigger: Event(format_execution) for trigger in TRIGGERS}
+    events: ClassVar[dict[str, Event]] = {trigger: Event(format_execution) for trigger in TRIGGERS}
 
     def detect_event(self, payload, headers):
         return payload["trigger"]

@@ -6,6 +6,7 @@ request; it is the event "pipeline" here.
 """
 
 import re
+from typing import ClassVar
 
 from marshmallow import fields
 
@@ -185,7 +186,7 @@ class Semaphore(Source):
         "Semaphore → Project (Classic) or Organization (2.0) Settings → Notifications/Webhooks: "
         "URL https://<relay>/hooks/<route>?token=<secret>"
     )
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "build": Event(format_build, ClassicBuild),
         "deploy": Event(format_deploy, ClassicDeploy),
         PIPELINE: Event(format_pipeline, PipelineDone),

@@ -9,6 +9,8 @@ Errors show their level, culprit and the last frames of the stack trace.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -315,7 +317,7 @@ class Sentry(Source):
     auth = HmacSignature("Sentry-Hook-Signature", timestamp_header="Sentry-Hook-Timestamp")
     event_header = "Sentry-Hook-Resource"
     delivery_headers = ("Request-ID",)
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "event_alert": Event(format_event_alert, EventAlertSchema),
         "error": Event(format_error, ErrorSchema),
         "issue": Event(format_issue, IssueEventSchema),
@@ -323,7 +325,7 @@ class Sentry(Source):
         "comment": Event(format_comment, CommentEventSchema),
         "plugin": Event(format_plugin, PluginSchema),
     }
-    ignored = {"installation": "installation events produce no message"}
+    ignored: ClassVar[dict[str, str]] = {"installation": "installation events produce no message"}
 
     def detect_event(self, payload, headers):
         named = super().detect_event(payload, headers)

@@ -7,6 +7,7 @@ dropped) and `<!here>`-style broadcasts become plain text that mentions nobody.
 """
 
 import re
+from typing import ClassVar
 
 from marshmallow import ValidationError, fields, validates_schema
 
@@ -365,7 +366,7 @@ class Slack(Source):
     title = "Slack-compatible webhook"
     setup = "Paste https://<relay>/hooks/<route>?token=<secret> wherever the tool asks for a Slack incoming-webhook URL"
     schema = SlackSchema
-    events = {"message": Event(format_message)}
+    events: ClassVar[dict[str, Event]] = {"message": Event(format_message)}
 
     def ignore_reason(self, event, payload):
         return None if _has_content(payload) else "the message has no text, blocks or attachments"

@@ -6,6 +6,8 @@ the background task and the quality gate with each of its conditions. Every payl
 "analysis".
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -113,7 +115,7 @@ class SonarQube(Source):
         "https://copera:<secret>@<relay>/hooks/<route> (the secret as the URL's Basic-auth password)"
     )
     schema = SonarQubeSchema
-    events = {"analysis": Event(format_analysis)}
+    events: ClassVar[dict[str, Event]] = {"analysis": Event(format_analysis)}
 
     def payload_delivery_id(self, event, payload):
         # A changed issue re-sends the analysis's task id with a new quality gate, at a new time.

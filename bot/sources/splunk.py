@@ -6,6 +6,8 @@ app, a link to its results and the first result row. The message shows where tha
 Splunk alerts have no recovery, so every message is a firing alert.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -58,7 +60,7 @@ class Splunk(Source):
         "(Splunk 9+: add the relay to the webhook allow list)"
     )
     schema = AlertSchema
-    events = {"alert": Event(format_alert)}
+    events: ClassVar[dict[str, Event]] = {"alert": Event(format_alert)}
 
 
 SOURCE = Splunk()

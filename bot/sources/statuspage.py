@@ -5,6 +5,7 @@ A status page with webhook subscribers posts when a component changes status and
 alerts, a component back to operational and a resolved incident resolve them; maintenance is info.
 """
 
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from marshmallow import fields
@@ -136,7 +137,7 @@ class Statuspage(Source):
         "URL https://<relay>/hooks/<route>?token=<secret>"
     )
     schema = NotificationSchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "component_update": Event(format_component, ComponentEventSchema),
         "incident_update": Event(format_incident, IncidentEventSchema),
     }

@@ -4,6 +4,8 @@ tcWebHooks names the event in `build.notifyType` and compares each result with t
 (`buildResultDelta`), which tells a newly broken build from one that is still failing.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -83,11 +85,11 @@ class TeamCity(Source):
         "payload format JSON, events Build Finished and Build Interrupted"
     )
     schema = TeamCitySchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "buildFinished": Event(format_finished),
         "buildInterrupted": Event(format_interrupted),
     }
-    ignored = {
+    ignored: ClassVar[dict[str, str]] = {
         "buildStarted": NOT_FINISHED,
         "changesLoaded": NOT_FINISHED,
         "beforeBuildFinish": NOT_FINISHED,

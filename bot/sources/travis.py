@@ -4,6 +4,8 @@ Travis posts a form with one `payload=<json>` field describing the build: its st
 who wrote it, and for pull-request builds the pull request. Every notification is one event, "build".
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -68,7 +70,7 @@ class Travis(Source):
         "(keep the secret in an encrypted value)"
     )
     schema = TravisSchema
-    events = {"build": Event(format_build, Build)}
+    events: ClassVar[dict[str, Event]] = {"build": Event(format_build, Build)}
 
     def branch(self, event, payload):
         return payload.get("branch")

@@ -7,6 +7,8 @@ good news. Every event of a delivery becomes its own message; the delivery is na
 first event of a known kind, which is what a route's event filter sees.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields, validate
 
 from bot import markdown as md
@@ -173,7 +175,7 @@ class Updown(Source):
     title = "updown.io"
     setup = "Settings → Webhooks: add the URL https://<relay>/hooks/<route>?token=<secret>"
     schema = DeliverySchema
-    events = {kind: Event(format_delivery) for kind in FORMATTERS}
+    events: ClassVar[dict[str, Event]] = {kind: Event(format_delivery) for kind in FORMATTERS}
 
     def parse_body(self, body, content_type):
         # updown.io posts a bare array; wrapping it lets the schema check it like any other payload.

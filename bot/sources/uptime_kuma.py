@@ -10,6 +10,8 @@ such as a certificate about to expire (posted as a warning); with neither it is 
 of the notification settings, posted as a short message so that the setup can be checked.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -86,14 +88,14 @@ class UptimeKuma(Source):
         'request body "Preset - application/json", additional headers {"Authorization": "Bearer <secret>"}'
     )
     schema = NotificationSchema
-    events = {
+    events: ClassVar[dict[str, Event]] = {
         "down": Event(format_state),
         "up": Event(format_state),
         "maintenance": Event(format_maintenance),
         "notice": Event(format_notice),
         "test": Event(format_test),
     }
-    ignored = {"pending": "pending heartbeats are retries before a monitor is declared down"}
+    ignored: ClassVar[dict[str, str]] = {"pending": "pending heartbeats are retries before a monitor is declared down"}
 
     def detect_event(self, payload, headers):
         beat = payload.get("heartbeat")

@@ -7,6 +7,7 @@ monitor was down. A monitor going down is a firing alert, coming back up resolve
 """
 
 import re
+from typing import ClassVar
 
 from marshmallow import fields
 
@@ -84,7 +85,9 @@ class UptimeRobot(Source):
         '"alert_friendly_duration": "*alertFriendlyDuration*"}'
     )
     schema = AlertSchema
-    events = {"down": Event(format_state), "up": Event(format_state), "ssl_expiry": Event(format_ssl_expiry)}
+    events: ClassVar[dict[str, Event]] = {
+        "down": Event(format_state), "up": Event(format_state), "ssl_expiry": Event(format_ssl_expiry),
+    }
 
     def detect_event(self, payload, headers):
         return alert_kind(payload)

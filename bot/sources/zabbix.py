@@ -6,6 +6,8 @@ status (PROBLEM, or RESOLVED/OK on recovery), the item that changed and a link t
 Zabbix frontend. A problem fires an alert with Zabbix's severity, a recovery resolves it.
 """
 
+from typing import ClassVar
+
 from marshmallow import fields
 
 from bot import markdown as md
@@ -52,7 +54,7 @@ class Zabbix(Source):
         "Authorization: Bearer <secret>"
     )
     schema = NotificationSchema
-    events = {"problem": Event(format_notification), "resolved": Event(format_notification)}
+    events: ClassVar[dict[str, Event]] = {"problem": Event(format_notification), "resolved": Event(format_notification)}
 
     def detect_event(self, payload, headers):
         # {EVENT.STATUS} says RESOLVED on recovery; {TRIGGER.STATUS} says OK.
