@@ -17,10 +17,10 @@ from marshmallow import fields
 
 from bot import markdown as md
 from bot.message import Message
-from bot.sources.base import Event, Lenient, Source
 
 # Pushes and pull requests read like Bitbucket's; the message builders are the same ones.
-from bot.sources.bitbucket import ZERO_SHA, Href, branches, commit_link, pr_message, ref_message
+from bot.sources._git import ZERO_SHA, Href, branches, commit_link, pr_message, ref_message
+from bot.sources.base import Event, Lenient, Source
 
 _MARKDOWN_LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
 BUILD_RESULTS = {

@@ -5,9 +5,8 @@ updated, approved, changes requested, merged, declined, comments), issues and th
 commit comments, build statuses reported on commits, forks and repository setting changes.
 
 Bitbucket names the event in the `X-Event-Key` header; when a proxy drops it, the event is told from
-the payload's shape, as far as it can be. The message builders in the first section (`pr_message`,
-`ref_message`, `person`, `commit_link`, `branches`, `change_bullets`) are shared with
-`bitbucket_server` and `azure_devops`, so pushes and pull requests read the same from all three.
+the payload's shape, as far as it can be. Pushes and pull requests are built with `_git`'s
+`ref_message` and `pr_message`, as Bitbucket Server's and Azure DevOps's are.
 """
 
 from __future__ import annotations
@@ -19,138 +18,22 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import HmacSignature
 from bot.message import Message
+from bot.sources._git import (
+    DESCRIPTION_LIMIT,
+    DESCRIPTION_LINES,
+    SHORT_SHA,
+    Href,
+    branches,
+    change_bullets,
+    commit_link,
+    person,
+    pr_message,
+    ref_message,
+)
 from bot.sources.base import Event, Lenient, Source
-
-# The object id git reports for a ref that does not exist (before it is created, after it is deleted).
-ZERO_SHA = "0" * 40
-SHORT_SHA = 7
-MAX_COMMITS = 10
-DESCRIPTION_LIMIT = 600
-DESCRIPTION_LINES = 8
-
-
-# -- message builders shared with bitbucket_server and azure_devops ------------------------------
-def person(name, url=None) -> str:
-    """A person in a message: a link to their profile when there is one, else their name in bold."""
-    return md.link(name, url) if md.safe_url(url) else md.bold(name or "Someone")
-
-
-def commit_link(sha: str, url=None) -> str:
-    """A short commit id, linked when the URL is known."""
-    short = (sha or "")[:SHORT_SHA]
-    return md.link(short, url) if md.safe_url(url) else md.code(short)
-
-
-def pr_message(
-    repo: str,
-    number,
-    pr_title: str,
-    url,
-    line: str,
-    *,
-    reviewers: list[str] | None = None,
-    text: str | None = None,
-    severity: str = "info",
-    target: str | None = None,
-) -> Message:
-    """A pull-request event: titled `<repo>: PR #<n> <title>` and linked to the pull request.
-
-    `line` is the markdown sentence saying who did what; `reviewers` are markdown names; `text`
-    (a description or comment) is quoted.
-    """
-    body = [line]
-    if reviewers:
-        body.append(md.fields([("Reviewers", ", ".join(reviewers))]))
-    if text and text.strip():
-        body.append(md.quote(text, DESCRIPTION_LIMIT, DESCRIPTION_LINES))
-    return Message(
-        title=f"{repo}: PR #{number} {pr_title}",
-        url=url,
-        severity=severity,
-        body=body,
-        branch=target,
-        repo=repo,
-    )
-
-
-def branches(source, target) -> str:
-    """`source` → `target`, for pull requests."""
-    return f"{md.code(source or '?')} → {md.code(target or '?')}"
-
-
-def ref_message(
-    repo: str,
-    who: str,
-    ref_type: str,
-    name: str,
-    change: str,
-    *,
-    url=None,
-    head: str | None = None,
-    head_url=None,
-    commits: list[str] | None = None,
-    total: int = 0,
-    truncated: bool = False,
-) -> Message:
-    """One branch or tag change of a push.
-
-    `change` is "created", "deleted", "forced" or "updated"; `commits` are ready bullet items (at
-    most `MAX_COMMITS` shown of `total`; `truncated` when the sender left some out), `head` the
-    commit the ref points at now.
-    """
-    noun = "tag" if ref_type == "tag" else "branch"
-    ref = md.code(name)
-    at = f" at {commit_link(head, head_url)}" if head and not commits else ""
-    now = f"; head is now {commit_link(head, head_url)}" if head else ""
-    if change == "deleted":
-        title, line = f"{noun} {name} deleted", f"{who} deleted {noun} {ref}."
-    elif noun == "tag":
-        title, line = f"tag {name}", f"{who} pushed tag {ref}{at}."
-    elif change == "forced":
-        title, line = f"force-push to {name}", f"{who} force-pushed {ref}{now}."
-    elif change == "created":
-        title, line = f"branch {name} created", f"{who} created branch {ref}{at}."
-    elif commits:
-        count = f"{total}+ commits" if truncated else f"{total} commit" if total == 1 else f"{total} commits"
-        title, line = f"push to {name}", f"{who} pushed {count} to {ref}:"
-    else:
-        title, line = f"push to {name}", f"{who} pushed to {ref}{now}."
-    body = [line]
-    if commits:
-        body.append(md.bullets(commits[:MAX_COMMITS], total=total))
-    return Message(
-        title=f"{repo}: {title}",
-        url=url,
-        body=body,
-        branch=name if noun == "branch" else None,
-        repo=repo,
-        labels={"ref_type": noun},
-    )
-
-
-def change_bullets(changes: dict) -> str:
-    """`field: old → new` bullets for changed settings; long values only name the field, non-text ones
-    are left out."""
-    items = []
-    for field_name, change in changes.items():
-        if not isinstance(change, dict):
-            continue
-        old, new = change.get("old"), change.get("new")
-        if not isinstance(new, str) or old == new:
-            continue
-        if len(new) <= 80 and (old is None or (isinstance(old, str) and len(old) <= 80)):
-            before = f"{md.code(old)} → " if old else ""
-            items.append(f"{md.inline(field_name.replace('_', ' '))}: {before}{md.code(new) or 'empty'}")
-        else:
-            items.append(f"{md.inline(field_name.replace('_', ' '))} changed")
-    return md.bullets(items)
 
 
 # -- schemas --------------------------------------------------------------------------------------
-class Href(Lenient):
-    href = fields.Str(allow_none=True)
-
-
 class Links(Lenient):
     html = fields.Nested(Href, allow_none=True)
 

@@ -16,8 +16,7 @@ from marshmallow import fields
 
 from bot import markdown as md
 from bot.message import Message
-from bot.sources.base import Event, Lenient, Source
-from bot.sources.bitbucket import (
+from bot.sources._git import (
     DESCRIPTION_LIMIT,
     DESCRIPTION_LINES,
     SHORT_SHA,
@@ -30,6 +29,7 @@ from bot.sources.bitbucket import (
     pr_message,
     ref_message,
 )
+from bot.sources.base import Event, Lenient, Source
 
 
 # -- schemas --------------------------------------------------------------------------------------

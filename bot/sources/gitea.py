@@ -16,9 +16,9 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import HmacSignature
 from bot.message import Message
+from bot.sources._git import ZERO_SHA, branch_of_ref, commit_line, repo_message
 from bot.sources.base import Event, Lenient, Source
 
-ZERO_SHA = "0" * 40
 # Label and milestone changes are frequent bookkeeping that nobody needs to be told about.
 QUIET_ACTIONS = {"label_updated", "label_cleared", "milestoned", "demilestoned", "review_request_removed"}
 # Assignees are news when a PR or issue is opened or handed over; on other actions they repeat.
@@ -148,14 +148,7 @@ def _repo_url(p: dict, *path: str) -> str | None:
 def _message(p: dict, sentence: str, url, body=(), severity="info", branch=None, subject=None) -> Message:
     """A message titled "<sentence> in <owner/repository>: <subject>", routed by that repository."""
     repo = p["repository"].get("full_name") or p["repository"]["name"]
-    return Message(
-        title=f"{sentence} in {repo}" + (f": {subject}" if subject else ""),
-        url=url,
-        severity=severity,
-        body=[block for block in body if block],
-        branch=branch,
-        repo=repo,
-    )
+    return repo_message(repo, sentence, url, body, severity, branch, subject)
 
 
 def _assignees(item: dict) -> str:
@@ -164,23 +157,19 @@ def _assignees(item: dict) -> str:
     return ", ".join(md.inline(name) for name in names if name)
 
 
-def _branch_of(ref) -> str:
-    return (ref or "").removeprefix("refs/heads/")
-
-
 # -- formatters ------------------------------------------------------------------------------------
 def _commit_item(commit: dict, pushers: set) -> str:
     """One pushed commit; its author is named only when someone other than the pusher wrote it."""
     author = commit.get("author") or {}
     names = {author.get("username"), author.get("name")} - {None, ""}
     by = f" ({md.inline(author.get('username') or author.get('name'))})" if names and not names & pushers else ""
-    return f"{md.link(commit['id'][:7], commit.get('url'))} {md.inline(md.first_line(commit.get('message'), 100))}{by}"
+    return commit_line(commit["id"], commit.get("url"), commit.get("message")) + by
 
 
 def format_push(p: dict) -> Message:
     actor = _actor(p)
     is_tag = p["ref"].startswith("refs/tags/")
-    kind, name = ("tag", p["ref"].removeprefix("refs/tags/")) if is_tag else ("branch", _branch_of(p["ref"]))
+    kind, name = ("tag", p["ref"].removeprefix("refs/tags/")) if is_tag else ("branch", branch_of_ref(p["ref"]))
     branch = None if is_tag else name
     if p.get("after") == ZERO_SHA:
         return _message(p, f"{actor} deleted {kind} {name}", _repo_url(p), branch=branch)
@@ -310,7 +299,7 @@ class Gitea(Source):
 
     def branch(self, event, payload):
         if event == "push":
-            return _branch_of(payload["ref"]) if payload["ref"].startswith("refs/heads/") else None
+            return branch_of_ref(payload["ref"]) if payload["ref"].startswith("refs/heads/") else None
         if event in ("create", "delete") and payload.get("ref_type") == "branch":
             return payload["ref"]
         if event.startswith("pull_request"):

@@ -17,9 +17,9 @@ from marshmallow import ValidationError, fields, validates_schema
 from bot import markdown as md
 from bot.auth import TokenHeader
 from bot.message import Message, severity_of
+from bot.sources._git import ZERO_SHA, branch_of_ref, commit_line, repo_message
 from bot.sources.base import Event, Lenient, Source
 
-ZERO_SHA = "0" * 40
 # Description templates leave instructions as HTML comments, which GitLab does not display either.
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 BLANK_LINES = re.compile(r"\n{3,}")
@@ -223,14 +223,7 @@ def _project(p: dict) -> str:
 
 def _message(p: dict, sentence: str, url, body=(), severity="info", branch=None, subject=None) -> Message:
     """A message titled "<sentence> in <project>: <subject>", routed by the project's path."""
-    return Message(
-        title=f"{sentence} in {_project(p)}" + (f": {subject}" if subject else ""),
-        url=url,
-        severity=severity,
-        body=[block for block in body if block],
-        branch=branch,
-        repo=_project(p),
-    )
+    return repo_message(_project(p), sentence, url, body, severity, branch, subject)
 
 
 def _description(value) -> str:
@@ -249,17 +242,6 @@ def _project_url(p: dict, *path: str) -> str | None:
     return "/".join([base.rstrip("/"), "-", *(quote(part, safe="/") for part in path)]) if base else None
 
 
-def _commit_line(sha, url, message) -> str:
-    """`[abcdef1](url) First line of the message`, leaving out whichever part is missing."""
-    short = str(sha or "")[:7]
-    parts = [md.link(short, url) if short else "", md.inline(md.first_line(message, 100))]
-    return " ".join(part for part in parts if part)
-
-
-def _branch_of(ref) -> str:
-    return (ref or "").removeprefix("refs/heads/")
-
-
 def _removed(p: dict) -> bool:
     # GitLab leaves checkout_sha null when a ref is deleted; `after` is all zeros for branches only.
     return p.get("after") == ZERO_SHA or ("checkout_sha" in p and p["checkout_sha"] is None)
@@ -270,12 +252,12 @@ def _commit_item(commit: dict, pusher: str) -> str:
     """One commit of a push; its author is named only when someone else wrote it."""
     author = (commit.get("author") or {}).get("name")
     by = f" ({md.inline(author)})" if author and author != pusher else ""
-    return _commit_line(commit["id"], commit.get("url"), commit.get("message")) + by
+    return commit_line(commit["id"], commit.get("url"), commit.get("message")) + by
 
 
 def format_push(p: dict) -> Message:
     actor = _actor(p)
-    branch = _branch_of(p["ref"])
+    branch = branch_of_ref(p["ref"])
     before, after = p.get("before") or "", p.get("after") or ""
     commits = p.get("commits") or []
     count = max(int(p.get("total_commits_count") or 0), len(commits))
@@ -287,7 +269,7 @@ def format_push(p: dict) -> Message:
         sentence = f"{actor} created branch {branch}"
         url = _project_url(p, "tree", branch)
         if not items:
-            body = [md.fields([("At", _commit_line(after, _project_url(p, "commit", after), ""))])]
+            body = [md.fields([("At", commit_line(after, _project_url(p, "commit", after), ""))])]
     else:
         sentence = f"{actor} pushed {count} commit{'s' if count != 1 else ''} to {branch}"
         url = _project_url(p, "compare", f"{before}...{after}")
@@ -432,7 +414,7 @@ def format_pipeline(p: dict) -> Message:
     body = [
         md.fields(
             [
-                ("Commit", _commit_line(commit["id"], commit.get("url"), commit.get("message")) if commit else ""),
+                ("Commit", commit_line(commit["id"], commit.get("url"), commit.get("message")) if commit else ""),
                 ("Merge request", md.link(mr_label, mr.get("url")) if mr_label else ""),
                 ("By", md.inline(_actor(p)) if p.get("user") else ""),
                 ("Duration", _duration(attrs.get("duration"))),
@@ -454,7 +436,7 @@ def format_job(p: dict) -> Message:
     reason = (p.get("build_failure_reason") or "").replace("_", " ") if status == "failed" else ""
     body = md.fields(
         [
-            ("Commit", _commit_line(sha, _project_url(p, "commit", sha), (p.get("commit") or {}).get("message"))),
+            ("Commit", commit_line(sha, _project_url(p, "commit", sha), (p.get("commit") or {}).get("message"))),
             ("Reason", md.inline(reason)),
         ]
     )
@@ -473,7 +455,7 @@ def format_deployment(p: dict) -> Message:
     body = md.fields(
         [
             ("Ref", md.code(p.get("ref") or "")),
-            ("Commit", _commit_line(p.get("short_sha"), p.get("commit_url"), p.get("commit_title"))),
+            ("Commit", commit_line(p.get("short_sha"), p.get("commit_url"), p.get("commit_title"))),
             ("By", md.inline(_actor(p)) if p.get("user") else ""),
             ("Environment", md.link(external, external) if external else ""),
         ]
@@ -570,7 +552,7 @@ class GitLab(Source):
     def branch(self, event, payload):
         kind = _system_kind(payload) if event == "System Hook" else None
         if event == "Push Hook" or kind == "push":
-            return _branch_of(payload.get("ref"))
+            return branch_of_ref(payload.get("ref"))
         if event == "Merge Request Hook" or kind == "merge_request":
             return payload["object_attributes"].get("target_branch")
         if event == "Pipeline Hook" and not payload["object_attributes"].get("tag"):
