@@ -160,10 +160,14 @@ class Route:
             return f"branch {branch} is not in this route's branches"
         return None
 
-    def filter_reason(self, message: Message) -> str | None:
-        """Why the filters that need the formatted message (severity, branch) drop it, or None."""
+    def filter_reason(self, message: Message, judged_branch: str | None = None) -> str | None:
+        """Why the filters that need the formatted message (severity, branch) drop it, or None.
+        `judged_branch` is the branch intake already filtered on; a message about that branch is
+        not filtered twice (messages of one push may name other branches, and those are)."""
         if self.min_severity and message.status != "resolved" and rank(message.severity) > rank(self.min_severity):
             return f"severity {message.severity} is below this route's min_severity {self.min_severity}"
+        if message.branch is not None and message.branch == judged_branch:
+            return None
         return self.branch_filter_reason(message.branch)
 
     def destinations(self, message: Message) -> list[str]:

@@ -77,6 +77,9 @@ class Enqueuer:
             "payload": incoming.payload,
             "received_at": time.time(),
         }
+        if incoming.branch is not None:
+            # Intake has applied the route's branch filter to it; the worker need not again.
+            envelope["branch"] = incoming.branch
         try:
             previous = self.redis.set(seen, _PENDING + delivery_id, nx=True, get=True, ex=CLAIM_SECONDS)
             if previous is not None:

@@ -68,6 +68,24 @@ def test_branch_filter_ignores_other_branches_at_intake(make_relay):
     assert relay.post("this-branch", body, headers).status_code == 202
 
 
+def test_the_branch_filter_runs_once_per_webhook(make_relay, copera, monkeypatch):
+    """An event whose branch intake knows is filtered there; the worker does not judge it again."""
+    from bot.config import Route
+
+    body = fixture_bytes("github", "push__commits.json")
+    branch = json.loads(body)["ref"].removeprefix("refs/heads/")
+    relay = make_relay({"gh": {"source": "github", "channel": CHANNEL, "secret": SECRET, "branches": [branch]}})
+    judged = []
+    real = Route.branch_filter_reason
+    monkeypatch.setattr(Route, "branch_filter_reason", lambda self, b: judged.append(b) or real(self, b))
+    headers = {"X-GitHub-Event": "push",
+               "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+    assert relay.post("gh", body, headers).status_code == 202
+    relay.work()
+    assert judged == [branch]
+    assert len(copera.texts()) == 1
+
+
 def test_exclude_events_with_patterns(make_relay):
     relay = make_relay({"gh": {"source": "github", "channel": CHANNEL, "secret": SECRET,
                                "exclude_events": ["workflow_*"]}})

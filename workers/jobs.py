@@ -115,7 +115,7 @@ def process_webhook(envelope: dict) -> dict:
     accepted_at = float(envelope.get("received_at") or time.time())
     items, skipped = [], []
     for message, always in [(m, True) for m in warnings] + [(m, False) for m in messages]:
-        why = None if always else route.filter_reason(message)
+        why = None if always else route.filter_reason(message, envelope.get("branch"))
         # A warning about the relay's own failure is said even where no channel rule matches it.
         channels = [] if why else (route.destinations(message) or ([route.channels[0].channel] if always else []))
         if not why and not channels:

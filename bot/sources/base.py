@@ -75,10 +75,14 @@ Formatter = Callable[[dict], "Message | list[Message] | None"]
 
 @dataclass(frozen=True)
 class Event:
-    """One supported event: its formatter and the schema of the fields the formatter reads."""
+    """One supported event, declared once: its formatter, the schema of the fields the formatter
+    reads, and its rules: `ignore(payload)` says why a valid payload is not posted (a PR being
+    labeled), `branch(payload)` names the git branch it is about, for a route's `branches:`."""
 
     format: Formatter
     schema: type[Schema] | None = None
+    ignore: Callable[[dict], str | None] | None = None
+    branch: Callable[[dict], str | None] | None = None
 
 
 @dataclass
@@ -193,8 +197,9 @@ class Source:
         return None
 
     def ignore_reason(self, event: str, payload) -> str | None:
-        """Why a valid event of a supported type produces no message (e.g. a PR being labeled)."""
-        return None
+        """Why a valid event of a supported type produces no message: its `Event.ignore` rule."""
+        rule = self.events[event].ignore
+        return rule(payload) if rule else None
 
     def side_effect(self, event: str, payload, route, http_get) -> None:
         """Work a sender asks of the receiver besides posting (run by the worker, once per delivery);
@@ -202,8 +207,10 @@ class Source:
         return None
 
     def branch(self, event: str, payload) -> str | None:
-        """The git branch an event is about, for `branches:` filters; None if not applicable."""
-        return None
+        """The git branch an event is about, for `branches:` filters (its `Event.branch` rule);
+        None if not applicable."""
+        rule = self.events[event].branch
+        return rule(payload) if rule else None
 
     # -- the pipeline ----------------------------------------------------------------------
     def receive(self, body: bytes, content_type: str, headers: Mapping,

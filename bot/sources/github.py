@@ -1038,6 +1038,61 @@ def _unchanged_comment_edit(p: dict) -> bool:
     return p.get("action") == "edited" and "from" in body and body["from"] == _dict(p.get("comment")).get("body")
 
 
+# -- event rules: why a valid delivery is not posted, and the branch it is about ----------------
+
+
+def _unless_merge_queue(p: dict) -> str | None:
+    return "push: merge queue branches are not posted" if p["ref"].startswith(MERGE_QUEUE_PREFIX) else None
+
+
+def _pr_action(p: dict) -> str | None:
+    return IGNORED_PR_ACTIONS.get(p.get("action"))
+
+
+def _unchanged_review(p: dict) -> str | None:
+    if p.get("action") == "edited" and not p.get("changes"):
+        return "pull_request_review edited: nothing changed"
+    return None
+
+
+def _unchanged_comment(p: dict) -> str | None:
+    return "comment edited: the text did not change" if _unchanged_comment_edit(p) else None
+
+
+def _unpublished_release(p: dict) -> str | None:
+    if p.get("action") in ("created", "released", "prereleased"):
+        return "release: only published, edited, unpublished and deleted releases are posted"
+    return None
+
+
+def _completed(event: str, noun: str):
+    return lambda p: None if p.get("action") == "completed" else f"{event}: only completed {noun} are posted"
+
+
+def _completed_check_run(p: dict) -> str | None:
+    return None if p["check_run"].get("status") == "completed" else "check_run: only completed check runs are posted"
+
+
+def _pushed_branch(p: dict) -> str | None:
+    return _branch_of_ref(p["ref"])
+
+
+def _created_branch(p: dict) -> str | None:
+    return p["ref"] if p["ref_type"] == "branch" else None
+
+
+def _pr_base(p: dict) -> str | None:
+    return p["pull_request"]["base"]["ref"]
+
+
+def _head_branch(event: str):
+    return lambda p: _dict(p.get(event)).get("head_branch")
+
+
+def _check_run_branch(p: dict) -> str | None:
+    return _dict(p["check_run"].get("check_suite")).get("head_branch")
+
+
 class GitHub(Source):
     """GitHub repository, organization and Sponsors webhooks, signed with X-Hub-Signature-256."""
 
@@ -1052,22 +1107,27 @@ class GitHub(Source):
     delivery_headers = ("X-GitHub-Delivery",)
     schema = GitHubPayload
     events: ClassVar[dict[str, Event]] = {
-        "push": Event(format_push, PushSchema),
-        "create": Event(format_create, RefSchema),
-        "delete": Event(format_delete, RefSchema),
-        "commit_comment": Event(format_commit_comment, CommitCommentSchema),
-        "release": Event(format_release, ReleaseSchema),
-        "pull_request": Event(format_pull_request, PullRequestSchema),
-        "pull_request_review": Event(format_pull_request_review, ReviewSchema),
-        "pull_request_review_comment": Event(format_pull_request_review_comment, ReviewCommentSchema),
+        "push": Event(format_push, PushSchema, ignore=_unless_merge_queue, branch=_pushed_branch),
+        "create": Event(format_create, RefSchema, branch=_created_branch),
+        "delete": Event(format_delete, RefSchema, branch=_created_branch),
+        "commit_comment": Event(format_commit_comment, CommitCommentSchema, ignore=_unchanged_comment),
+        "release": Event(format_release, ReleaseSchema, ignore=_unpublished_release),
+        "pull_request": Event(format_pull_request, PullRequestSchema, ignore=_pr_action, branch=_pr_base),
+        "pull_request_review": Event(format_pull_request_review, ReviewSchema, ignore=_unchanged_review,
+                                     branch=_pr_base),
+        "pull_request_review_comment": Event(format_pull_request_review_comment, ReviewCommentSchema,
+                                             ignore=_unchanged_comment, branch=_pr_base),
         "issues": Event(format_issues, IssueSchema),
-        "issue_comment": Event(format_issue_comment, IssueCommentSchema),
+        "issue_comment": Event(format_issue_comment, IssueCommentSchema, ignore=_unchanged_comment),
         "discussion": Event(format_discussion, DiscussionSchema),
-        "discussion_comment": Event(format_discussion_comment, DiscussionCommentSchema),
-        "workflow_run": Event(format_workflow_run, WorkflowRunSchema),
-        "workflow_job": Event(format_workflow_job, WorkflowJobSchema),
-        "check_run": Event(format_check_run, CheckRunSchema),
-        "check_suite": Event(format_check_suite, CheckSuiteSchema),
+        "discussion_comment": Event(format_discussion_comment, DiscussionCommentSchema, ignore=_unchanged_comment),
+        "workflow_run": Event(format_workflow_run, WorkflowRunSchema, ignore=_completed("workflow_run", "runs"),
+                              branch=_head_branch("workflow_run")),
+        "workflow_job": Event(format_workflow_job, WorkflowJobSchema, ignore=_completed("workflow_job", "jobs"),
+                              branch=_head_branch("workflow_job")),
+        "check_run": Event(format_check_run, CheckRunSchema, ignore=_completed_check_run, branch=_check_run_branch),
+        "check_suite": Event(format_check_suite, CheckSuiteSchema, ignore=_completed("check_suite", "check suites"),
+                             branch=_head_branch("check_suite")),
         "status": Event(format_status, StatusSchema),
         "deployment": Event(format_deployment, DeploymentSchema),
         "deployment_status": Event(format_deployment_status, DeploymentStatusSchema),
@@ -1096,42 +1156,6 @@ class GitHub(Source):
             if isinstance(payload.get("sponsorship"), dict):
                 return "sponsorship"
         return event
-
-    def ignore_reason(self, event, payload):
-        action = payload.get("action")
-        if event == "push" and payload["ref"].startswith(MERGE_QUEUE_PREFIX):
-            return "push: merge queue branches are not posted"
-        if event == "pull_request":
-            return IGNORED_PR_ACTIONS.get(action)
-        if event == "pull_request_review" and action == "edited" and not payload.get("changes"):
-            return "pull_request_review edited: nothing changed"
-        if event in ("issue_comment", "commit_comment", "pull_request_review_comment", "discussion_comment"):
-            if _unchanged_comment_edit(payload):
-                return "comment edited: the text did not change"
-        if event == "release" and action in ("created", "released", "prereleased"):
-            return "release: only published, edited, unpublished and deleted releases are posted"
-        if event == "workflow_run" and action != "completed":
-            return "workflow_run: only completed runs are posted"
-        if event == "workflow_job" and action != "completed":
-            return "workflow_job: only completed jobs are posted"
-        if event == "check_run" and payload["check_run"].get("status") != "completed":
-            return "check_run: only completed check runs are posted"
-        if event == "check_suite" and action != "completed":
-            return "check_suite: only completed check suites are posted"
-        return None
-
-    def branch(self, event, payload):
-        if event == "push":
-            return _branch_of_ref(payload["ref"])
-        if event in ("create", "delete"):
-            return payload["ref"] if payload["ref_type"] == "branch" else None
-        if event in ("pull_request", "pull_request_review", "pull_request_review_comment"):
-            return payload["pull_request"]["base"]["ref"]
-        if event in ("workflow_run", "workflow_job", "check_suite"):
-            return _dict(payload.get(event)).get("head_branch")
-        if event == "check_run":
-            return _dict(payload["check_run"].get("check_suite")).get("head_branch")
-        return None
 
 
 SOURCE = GitHub()

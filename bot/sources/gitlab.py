@@ -517,6 +517,39 @@ def format_system(p: dict) -> Message:
     return SYSTEM_EVENTS[_system_kind(p)].format(p)
 
 
+# -- event rules: why a valid delivery is not posted, and the branch it is about ----------------
+
+
+def _pushed_branch(p: dict) -> str | None:
+    return branch_of_ref(p.get("ref"))
+
+
+def _target_branch(p: dict) -> str | None:
+    return p["object_attributes"].get("target_branch")
+
+
+def _pipeline_branch(p: dict) -> str | None:
+    return None if p["object_attributes"].get("tag") else p["object_attributes"].get("ref")
+
+
+def _job_branch(p: dict) -> str | None:
+    return None if p.get("tag") else p.get("ref")
+
+
+def _unsupported_system_event(p: dict) -> str | None:
+    kind = _system_kind(p)
+    return None if kind in SYSTEM_EVENTS else f"system hook event {kind} is not supported"
+
+
+def _system_branch(p: dict) -> str | None:
+    kind = _system_kind(p)
+    if kind == "push":
+        return _pushed_branch(p)
+    if kind == "merge_request":
+        return _target_branch(p)
+    return None
+
+
 class GitLab(Source):
     name = "gitlab"
     title = "GitLab"
@@ -528,38 +561,22 @@ class GitLab(Source):
     event_header = "X-Gitlab-Event"
     delivery_headers = ("Idempotency-Key", "X-Gitlab-Event-UUID")
     events: ClassVar[dict[str, Event]] = {
-        "Push Hook": Event(format_push, PushSchema),
+        "Push Hook": Event(format_push, PushSchema, branch=_pushed_branch),
         "Tag Push Hook": Event(format_tag_push, PushSchema),
-        "Merge Request Hook": Event(format_merge_request, MergeRequestSchema),
+        "Merge Request Hook": Event(format_merge_request, MergeRequestSchema, branch=_target_branch),
         "Issue Hook": Event(format_issue, IssueSchema),
         "Confidential Issue Hook": Event(format_issue, IssueSchema),
         "Note Hook": Event(format_note, NoteSchema),
         "Confidential Note Hook": Event(format_note, NoteSchema),
-        "Pipeline Hook": Event(format_pipeline, PipelineSchema),
-        "Job Hook": Event(format_job, JobSchema),
+        "Pipeline Hook": Event(format_pipeline, PipelineSchema, branch=_pipeline_branch),
+        "Job Hook": Event(format_job, JobSchema, branch=_job_branch),
         "Deployment Hook": Event(format_deployment, DeploymentSchema),
         "Release Hook": Event(format_release, ReleaseSchema),
         "Wiki Page Hook": Event(format_wiki_page, WikiSchema),
-        "System Hook": Event(format_system, SystemHookSchema),
+        "System Hook": Event(format_system, SystemHookSchema, ignore=_unsupported_system_event,
+                             branch=_system_branch),
         "Test Hook": Event(format_test, ProjectEvent),
     }
-
-    def ignore_reason(self, event, payload):
-        if event == "System Hook" and _system_kind(payload) not in SYSTEM_EVENTS:
-            return f"system hook event {_system_kind(payload)} is not supported"
-        return None
-
-    def branch(self, event, payload):
-        kind = _system_kind(payload) if event == "System Hook" else None
-        if event == "Push Hook" or kind == "push":
-            return branch_of_ref(payload.get("ref"))
-        if event == "Merge Request Hook" or kind == "merge_request":
-            return payload["object_attributes"].get("target_branch")
-        if event == "Pipeline Hook" and not payload["object_attributes"].get("tag"):
-            return payload["object_attributes"].get("ref")
-        if event == "Job Hook" and not payload.get("tag"):
-            return payload.get("ref")
-        return None
 
 
 SOURCE = GitLab()
