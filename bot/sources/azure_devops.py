@@ -323,6 +323,31 @@ def format_deployment(p: dict) -> Message:
     )
 
 
+# -- event rules: why a valid delivery is not posted, and the branch it is about ----------------
+
+
+def _merge_preview(p: dict) -> str | None:
+    pr = p["resource"]
+    completed = (pr.get("status") or "").lower() == "completed"
+    # Azure test-merges an open pull request after every push; only a completed one was merged.
+    if not completed and (pr.get("mergeStatus") or "").lower() not in MERGE_PROBLEMS:
+        return "merge preview of a pull request that is still open"
+    return None
+
+
+def _pushed_branch(p: dict) -> str | None:
+    refs = [u["name"] for u in p["resource"]["refUpdates"] if u["name"].startswith("refs/heads/")]
+    return _short_ref(refs[0]) if refs else None
+
+
+def _pr_target(p: dict) -> str | None:
+    return _short_ref(p["resource"].get("targetRefName")) or None
+
+
+def _build_branch(p: dict) -> str | None:
+    return _short_ref(p["resource"].get("sourceBranch")) or None
+
+
 class AzureDevOps(Source):
     name = "azure-devops"
     title = "Azure DevOps"
@@ -332,11 +357,12 @@ class AzureDevOps(Source):
     )
     schema = AzurePayload
     events: ClassVar[dict[str, Event]] = {
-        "git.push": Event(format_push, PushPayload),
-        "git.pullrequest.created": Event(format_pr_created, PullRequestPayload),
-        "git.pullrequest.updated": Event(format_pr_updated, PullRequestPayload),
-        "git.pullrequest.merged": Event(format_pr_merged, PullRequestPayload),
-        "build.complete": Event(format_build, BuildPayload),
+        "git.push": Event(format_push, PushPayload, branch=_pushed_branch),
+        "git.pullrequest.created": Event(format_pr_created, PullRequestPayload, branch=_pr_target),
+        "git.pullrequest.updated": Event(format_pr_updated, PullRequestPayload, branch=_pr_target),
+        "git.pullrequest.merged": Event(format_pr_merged, PullRequestPayload, ignore=_merge_preview,
+                                          branch=_pr_target),
+        "build.complete": Event(format_build, BuildPayload, branch=_build_branch),
         "ms.vss-release.deployment-completed-event": Event(format_deployment, DeploymentPayload),
     }
 
@@ -345,27 +371,6 @@ class AzureDevOps(Source):
 
     def payload_delivery_id(self, event, payload):
         return payload.get("id") or None
-
-    def ignore_reason(self, event, payload):
-        if event != "git.pullrequest.merged":
-            return None
-        pr = payload["resource"]
-        completed = (pr.get("status") or "").lower() == "completed"
-        # Azure test-merges an open pull request after every push; only a completed one was merged.
-        if not completed and (pr.get("mergeStatus") or "").lower() not in MERGE_PROBLEMS:
-            return "merge preview of a pull request that is still open"
-        return None
-
-    def branch(self, event, payload):
-        res = payload["resource"]
-        if event == "git.push":
-            refs = [u["name"] for u in res["refUpdates"] if u["name"].startswith("refs/heads/")]
-            return _short_ref(refs[0]) if refs else None
-        if event.startswith("git.pullrequest."):
-            return _short_ref(res.get("targetRefName")) or None
-        if event == "build.complete":
-            return _short_ref(res.get("sourceBranch")) or None
-        return None
 
 
 SOURCE = AzureDevOps()

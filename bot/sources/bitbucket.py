@@ -11,6 +11,7 @@ the payload's shape, as far as it can be. Pushes and pull requests are built wit
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from marshmallow import fields
@@ -376,6 +377,33 @@ def _shape_event(payload: dict) -> str | None:
     return None
 
 
+# -- event rules: why a valid delivery is not posted, and the branch it is about ----------------
+
+
+def _push_without_changes(p: dict) -> str | None:
+    return None if p["push"]["changes"] else "push without branch or tag changes"
+
+
+def _in_progress(p: dict) -> str | None:
+    return "build still in progress" if p["commit_status"]["state"].upper() == "INPROGRESS" else None
+
+
+def _pushed_branch(p: dict) -> str | None:
+    """The first branch a push changed (a push of several is filtered per message by the worker)."""
+    for change in p["push"]["changes"]:
+        ref = change.get("new") or change.get("old") or {}
+        if "tag" not in (ref.get("type") or ""):
+            return ref.get("name")
+    return None
+
+
+def _pr_target(p: dict) -> str | None:
+    return _branch_of(p["pullrequest"], "destination")
+
+
+_pr_row = partial(Event, schema=PullRequestPayload, branch=_pr_target)
+
+
 class Bitbucket(Source):
     name = "bitbucket"
     title = "Bitbucket Cloud"
@@ -388,26 +416,26 @@ class Bitbucket(Source):
     delivery_headers = ("X-Request-UUID",)
     schema = CloudPayload
     events: ClassVar[dict[str, Event]] = {
-        "repo:push": Event(format_push, PushPayload),
+        "repo:push": Event(format_push, PushPayload, ignore=_push_without_changes, branch=_pushed_branch),
         "repo:fork": Event(format_fork, ForkPayload),
         "repo:updated": Event(format_repo_updated, RepoUpdatedPayload),
         "repo:commit_comment_created": Event(format_commit_comment, CommitCommentPayload),
-        "repo:commit_status_created": Event(format_commit_status, CommitStatusPayload),
-        "repo:commit_status_updated": Event(format_commit_status, CommitStatusPayload),
+        "repo:commit_status_created": Event(format_commit_status, CommitStatusPayload, ignore=_in_progress),
+        "repo:commit_status_updated": Event(format_commit_status, CommitStatusPayload, ignore=_in_progress),
         "issue:created": Event(_issue_event("opened"), IssuePayload),
         "issue:updated": Event(_issue_event("updated"), IssuePayload),
         "issue:comment_created": Event(_issue_event("commented"), IssuePayload),
-        "pullrequest:created": Event(_pr_event("opened", with_branches=True, with_text=True), PullRequestPayload),
-        "pullrequest:updated": Event(_pr_event("updated", with_branches=True, with_text=True), PullRequestPayload),
-        "pullrequest:approved": Event(_pr_event("approved", "success"), PullRequestPayload),
-        "pullrequest:unapproved": Event(_pr_event("removed their approval"), PullRequestPayload),
-        "pullrequest:changes_request_created": Event(_pr_event("requested changes", "warning"), PullRequestPayload),
-        "pullrequest:changes_request_removed": Event(_pr_event("withdrew their change request"), PullRequestPayload),
-        "pullrequest:fulfilled": Event(_pr_event("merged", "success", with_branches=True), PullRequestPayload),
-        "pullrequest:rejected": Event(_pr_event("declined", with_branches=True), PullRequestPayload),
-        "pullrequest:comment_created": Event(_pr_comment("commented"), PullRequestPayload),
-        "pullrequest:comment_updated": Event(_pr_comment("edited a comment"), PullRequestPayload),
-        "pullrequest:comment_deleted": Event(_pr_comment("deleted a comment"), PullRequestPayload),
+        "pullrequest:created": _pr_row(_pr_event("opened", with_branches=True, with_text=True)),
+        "pullrequest:updated": _pr_row(_pr_event("updated", with_branches=True, with_text=True)),
+        "pullrequest:approved": _pr_row(_pr_event("approved", "success")),
+        "pullrequest:unapproved": _pr_row(_pr_event("removed their approval")),
+        "pullrequest:changes_request_created": _pr_row(_pr_event("requested changes", "warning")),
+        "pullrequest:changes_request_removed": _pr_row(_pr_event("withdrew their change request")),
+        "pullrequest:fulfilled": _pr_row(_pr_event("merged", "success", with_branches=True)),
+        "pullrequest:rejected": _pr_row(_pr_event("declined", with_branches=True)),
+        "pullrequest:comment_created": _pr_row(_pr_comment("commented")),
+        "pullrequest:comment_updated": _pr_row(_pr_comment("edited a comment")),
+        "pullrequest:comment_deleted": _pr_row(_pr_comment("deleted a comment")),
     }
     ignored: ClassVar[dict[str, str]] = {
         "pullrequest:comment_resolved": "resolving a comment thread is not posted",
@@ -420,24 +448,6 @@ class Bitbucket(Source):
             return header
         # A missing or unknown key (some proxies and test tools rewrite it): trust the payload.
         return (_shape_event(payload) if isinstance(payload, dict) else None) or header
-
-    def ignore_reason(self, event, payload):
-        if event == "repo:push" and not payload["push"]["changes"]:
-            return "push without branch or tag changes"
-        if event.startswith("repo:commit_status") and payload["commit_status"]["state"].upper() == "INPROGRESS":
-            return "build still in progress"
-        return None
-
-    def branch(self, event, payload):
-        if event == "repo:push":
-            for change in payload["push"]["changes"]:
-                ref = change.get("new") or change.get("old") or {}
-                if "tag" not in (ref.get("type") or ""):
-                    return ref.get("name")
-            return None
-        if event.startswith("pullrequest:"):
-            return _branch_of(payload["pullrequest"], "destination")
-        return None
 
 
 SOURCE = Bitbucket()

@@ -10,6 +10,7 @@ names it). Messages are built with the same helpers as Bitbucket Cloud's, so bot
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from marshmallow import fields
@@ -274,6 +275,24 @@ def format_modified(p: dict) -> Message:
     return Message(title=f"{new['name']}: settings changed", url=_href(new), body=body, repo=new["name"])
 
 
+# -- event rules: the branch an event is about ------------------------------------------------
+
+
+def _changed_branch(p: dict) -> str | None:
+    """The first branch a push changed (a push of several is filtered per message by the worker)."""
+    for change in p["changes"]:
+        if not _is_tag(change):
+            return change["ref"]["displayId"]
+    return None
+
+
+def _pr_target(p: dict) -> str | None:
+    return p["pullRequest"]["toRef"].get("displayId")
+
+
+_pr_row = partial(Event, schema=PullRequestPayload, branch=_pr_target)
+
+
 class BitbucketServer(Source):
     name = "bitbucket-server"
     title = "Bitbucket Server"
@@ -284,43 +303,32 @@ class BitbucketServer(Source):
     delivery_headers = ("X-Request-Id",)
     schema = ServerPayload
     events: ClassVar[dict[str, Event]] = {
-        "repo:refs_changed": Event(format_refs_changed, RefsChangedPayload),
+        "repo:refs_changed": Event(format_refs_changed, RefsChangedPayload, branch=_changed_branch),
         "repo:modified": Event(format_modified, ModifiedPayload),
         "repo:forked": Event(format_forked, ForkPayload),
         "repo:comment:added": Event(_commit_comment("commented"), CommitCommentPayload),
         "repo:comment:edited": Event(_commit_comment("edited a comment"), CommitCommentPayload),
         "repo:comment:deleted": Event(_commit_comment("deleted a comment"), CommitCommentPayload),
-        "pr:opened": Event(_pr_event("opened", with_branches=True, with_text=True), PullRequestPayload),
-        "pr:modified": Event(_pr_event("edited", with_branches=True, with_text=True), PullRequestPayload),
-        "pr:from_ref_updated": Event(format_pr_new_commits, PullRequestPayload),
-        "pr:reviewer:updated": Event(format_pr_reviewers, PullRequestPayload),
-        "pr:reviewer:approved": Event(_pr_event("approved", "success"), PullRequestPayload),
-        "pr:reviewer:unapproved": Event(_pr_event("removed their approval"), PullRequestPayload),
-        "pr:reviewer:needs_work": Event(
-            _pr_event("marked the pull request as needing work", "warning"), PullRequestPayload
-        ),
-        "pr:merged": Event(_pr_event("merged", "success", with_branches=True), PullRequestPayload),
-        "pr:declined": Event(_pr_event("declined", with_branches=True), PullRequestPayload),
-        "pr:deleted": Event(_pr_event("deleted the pull request"), PullRequestPayload),
-        "pr:comment:added": Event(_pr_comment("commented"), PullRequestPayload),
-        "pr:comment:edited": Event(_pr_comment("edited a comment"), PullRequestPayload),
-        "pr:comment:deleted": Event(_pr_comment("deleted a comment"), PullRequestPayload),
+        "pr:opened": _pr_row(_pr_event("opened", with_branches=True, with_text=True)),
+        "pr:modified": _pr_row(_pr_event("edited", with_branches=True, with_text=True)),
+        "pr:from_ref_updated": _pr_row(format_pr_new_commits),
+        "pr:reviewer:updated": _pr_row(format_pr_reviewers),
+        "pr:reviewer:approved": _pr_row(_pr_event("approved", "success")),
+        "pr:reviewer:unapproved": _pr_row(_pr_event("removed their approval")),
+        "pr:reviewer:needs_work": _pr_row(
+            _pr_event("marked the pull request as needing work", "warning")),
+        "pr:merged": _pr_row(_pr_event("merged", "success", with_branches=True)),
+        "pr:declined": _pr_row(_pr_event("declined", with_branches=True)),
+        "pr:deleted": _pr_row(_pr_event("deleted the pull request")),
+        "pr:comment:added": _pr_row(_pr_comment("commented")),
+        "pr:comment:edited": _pr_row(_pr_comment("edited a comment")),
+        "pr:comment:deleted": _pr_row(_pr_comment("deleted a comment")),
     }
     ignored: ClassVar[dict[str, str]] = {"diagnostics:ping": "connection test"}
 
     def detect_event(self, payload, headers):
         key = payload.get("eventKey") if isinstance(payload, dict) else None
         return (key or headers.get("X-Event-Key") or "").strip() or None
-
-    def branch(self, event, payload):
-        if event == "repo:refs_changed":
-            for change in payload["changes"]:
-                if not _is_tag(change):
-                    return change["ref"]["displayId"]
-            return None
-        if event.startswith("pr:"):
-            return payload["pullRequest"]["toRef"].get("displayId")
-        return None
 
 
 SOURCE = BitbucketServer()

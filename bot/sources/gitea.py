@@ -261,15 +261,48 @@ def format_release(p: dict) -> Message:
     return _message(p, sentence, url, body)
 
 
-EVENTS = {
-    "push": Event(format_push, PushSchema),
-    "create": Event(format_create, RefSchema),
-    "delete": Event(format_delete, RefSchema),
-    "issues": Event(format_issue, IssueSchema),
-    "issue_comment": Event(format_comment, CommentSchema),
-    "pull_request": Event(format_pull_request, PullRequestSchema),
-    "release": Event(format_release, ReleaseSchema),
-}
+# -- event rules: why a valid delivery is not posted, and the branch it is about ----------------
+
+
+def _quiet(event: str):
+    """The rule every event shares: bookkeeping actions and deleted comments are not posted."""
+    def rule(p: dict) -> str | None:
+        action = p.get("action")
+        if isinstance(action, str) and action in QUIET_ACTIONS:
+            return f"{event} {action} is not posted"
+        if event == "issue_comment" and action == "deleted":
+            return "deleted comments are not posted"
+        return None
+    return rule
+
+
+def _pushed_branch(p: dict) -> str | None:
+    return branch_of_ref(p["ref"]) if p["ref"].startswith("refs/heads/") else None
+
+
+def _created_branch(p: dict) -> str | None:
+    return p["ref"] if p.get("ref_type") == "branch" else None
+
+
+def _pr_base(p: dict) -> str | None:
+    pr = p["pull_request"]
+    return (pr.get("base") or {}).get("ref") or pr.get("base_branch")
+
+
+def event_row(name: str, format, schema, branch=None) -> tuple[str, Event]:
+    """A Gitea (or Gogs) event row with the shared rule."""
+    return name, Event(format, schema, ignore=_quiet(name), branch=branch)
+
+
+EVENTS = dict([
+    event_row("push", format_push, PushSchema, branch=_pushed_branch),
+    event_row("create", format_create, RefSchema, branch=_created_branch),
+    event_row("delete", format_delete, RefSchema, branch=_created_branch),
+    event_row("issues", format_issue, IssueSchema),
+    event_row("issue_comment", format_comment, CommentSchema),
+    event_row("pull_request", format_pull_request, PullRequestSchema, branch=_pr_base),
+    event_row("release", format_release, ReleaseSchema),
+])
 
 
 class Gitea(Source):
@@ -284,28 +317,15 @@ class Gitea(Source):
     delivery_headers = ("X-Gitea-Delivery",)
     events: ClassVar[dict[str, Event]] = {
         **EVENTS,
-        "pull_request_approved": Event(partial(format_review, "approved", "success"), PullRequestSchema),
-        "pull_request_rejected": Event(partial(format_review, "requested changes on", "warning"), PullRequestSchema),
-        "pull_request_comment": Event(partial(format_review, "reviewed", "info"), PullRequestSchema),
+        **dict([
+            event_row("pull_request_approved", partial(format_review, "approved", "success"), PullRequestSchema,
+                  branch=_pr_base),
+            event_row("pull_request_rejected", partial(format_review, "requested changes on", "warning"),
+                  PullRequestSchema, branch=_pr_base),
+            event_row("pull_request_comment", partial(format_review, "reviewed", "info"), PullRequestSchema,
+                  branch=_pr_base),
+        ]),
     }
-
-    def ignore_reason(self, event, payload):
-        action = payload.get("action")
-        if isinstance(action, str) and action in QUIET_ACTIONS:
-            return f"{event} {action} is not posted"
-        if event == "issue_comment" and action == "deleted":
-            return "deleted comments are not posted"
-        return None
-
-    def branch(self, event, payload):
-        if event == "push":
-            return branch_of_ref(payload["ref"]) if payload["ref"].startswith("refs/heads/") else None
-        if event in ("create", "delete") and payload.get("ref_type") == "branch":
-            return payload["ref"]
-        if event.startswith("pull_request"):
-            pr = payload["pull_request"]
-            return (pr.get("base") or {}).get("ref") or pr.get("base_branch")
-        return None
 
 
 SOURCE = Gitea()

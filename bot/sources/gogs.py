@@ -10,7 +10,7 @@ from typing import ClassVar
 from bot.auth import HmacSignature
 from bot.message import Message
 from bot.sources.base import Event
-from bot.sources.gitea import EVENTS, Gitea, ReleaseSchema
+from bot.sources.gitea import EVENTS, Gitea, ReleaseSchema, event_row
 from bot.sources.gitea import format_release as gitea_release
 
 
@@ -33,7 +33,7 @@ class Gogs(Gitea):
     auth = HmacSignature("X-Gogs-Signature")
     event_header = "X-Gogs-Event"
     delivery_headers = ("X-Gogs-Delivery",)
-    events: ClassVar[dict[str, Event]] = {**EVENTS, "release": Event(format_release, ReleaseSchema)}
+    events: ClassVar[dict[str, Event]] = {**EVENTS, **dict([event_row("release", format_release, ReleaseSchema)])}
 
 
 SOURCE = Gogs()
