@@ -79,13 +79,32 @@ def rank(severity: str) -> int:
         return SEVERITIES.index("info")
 
 
+@dataclass(frozen=True)
+class AlertRef:
+    """Which alert a message is about, so the relay can follow it across webhooks.
+
+    `key` is the sender's own identity for the alert (a fingerprint, an incident id, a check id);
+    `status` is "firing" or "resolved"; `started_at`/`ended_at` are the sender's times (epoch
+    seconds) where the payload gives them. `revision` changes when a firing alert's content
+    changes in a way readers must see (an Alertmanager group gaining an alert), so only an
+    unchanged re-send counts as a repeat.
+    """
+
+    key: str
+    status: str
+    started_at: float | None = None
+    ended_at: float | None = None
+    revision: str = ""
+
+
 @dataclass
 class Message:
     """One chat message about one event.
 
     `title` is plain text (escaped when rendered) and is linked to `url`; `body` holds markdown
     blocks that formatters built with `bot.markdown` helpers. `status` is "firing" or "resolved"
-    for alerts. `branch`, `repo` and `labels` are facts that routing rules match on.
+    for alerts, and `alert` identifies the alert when the sender gives an identity (see
+    `bot.lifecycle`). `branch`, `repo` and `labels` are facts that routing rules match on.
     """
 
     title: str
@@ -96,6 +115,7 @@ class Message:
     branch: str | None = None
     repo: str | None = None
     labels: dict = field(default_factory=dict)
+    alert: AlertRef | None = None
 
     def routing_facts(self) -> dict:
         return {

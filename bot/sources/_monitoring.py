@@ -7,8 +7,14 @@ messages one look: the alert is "firing" with the tool's severity while the prob
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from bot import markdown as md
-from bot.message import Message, severity_of
+from bot.message import AlertRef, Message, severity_of
+
+# ISO 8601 as senders write it: Go's nanoseconds ("…:00.123456789Z") are more digits than Python parses.
+_ISO = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
 
 
 def is_recovery(word) -> bool:
@@ -16,8 +22,41 @@ def is_recovery(word) -> bool:
     return severity_of(word, default="") == "success" or str(word).strip().lower() == "closed"
 
 
-def alert(title: str, *, up: bool, url=None, severity: str = "error", fields=(), details=(), labels=None) -> Message:
-    """A firing alert with `severity`, or a resolved one once `up`; `fields` are (label, markdown)."""
+def epoch(value) -> float | None:
+    """Epoch seconds from a sender's time: ISO 8601 text or a number (seconds, or milliseconds when
+    it is that large). None when absent, unreadable or a zero time (Alertmanager's "not ended yet"
+    is year 1)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) or re.fullmatch(r"\d+(\.\d+)?", str(value)):
+        seconds = float(value)
+        seconds = seconds / 1000 if seconds > 1e11 else seconds
+        return seconds if seconds > 0 else None
+    m = _ISO.match(str(value).strip())
+    if not m:
+        return None
+    zone = (m.group(3) or "Z").replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(f"{m.group(1)}.{(m.group(2) or '0')[:6]:0<6}{zone}".replace(" ", "T"))
+    except ValueError:
+        return None
+    seconds = moment.timestamp()
+    return seconds if seconds > 0 else None
+
+
+def alert_ref(key, *, up: bool, started_at=None, ended_at=None, revision: str = "") -> AlertRef | None:
+    """The identity of a firing (or, once `up`, resolved) alert; None without a sender's key."""
+    if key is None or str(key).strip() == "":
+        return None
+    return AlertRef(str(key), "resolved" if up else "firing", epoch(started_at), epoch(ended_at) if up else None,
+                    revision)
+
+
+def alert(title: str, *, up: bool, url=None, severity: str = "error", fields=(), details=(), labels=None,
+          key=None, started_at=None, ended_at=None) -> Message:
+    """A firing alert with `severity`, or a resolved one once `up`; `fields` are (label, markdown).
+    `key` is the sender's identity of the alert (with its start and end times where given), which
+    lets the relay follow the alert across webhooks (`bot.lifecycle`)."""
     return Message(
         title=title,
         url=url,
@@ -25,6 +64,7 @@ def alert(title: str, *, up: bool, url=None, severity: str = "error", fields=(),
         status="resolved" if up else "firing",
         body=[block for block in (md.fields(fields), *details) if block],
         labels=labels or {},
+        alert=alert_ref(key, up=up, started_at=started_at, ended_at=ended_at),
     )
 
 

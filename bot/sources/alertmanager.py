@@ -19,7 +19,8 @@ from marshmallow import fields
 
 from bot import markdown as md
 from bot.auth import SharedSecret
-from bot.message import Message, rank, severity_of
+from bot.message import AlertRef, Message, rank, severity_of
+from bot.sources._monitoring import alert_ref, epoch
 from bot.sources.base import Event, Lenient, Source, StrMap
 
 MAX_ALERTS = 10
@@ -35,6 +36,7 @@ class AlertSchema(Lenient):
     labels = _str_map()
     annotations = _str_map()
     startsAt = fields.Str(allow_none=True)
+    endsAt = fields.Str(allow_none=True)
     generatorURL = fields.Str(allow_none=True)
     fingerprint = fields.Str(allow_none=True)
 
@@ -114,6 +116,24 @@ def silence_link(p: dict) -> str:
     return md.link("Silence", f"{base}/#/silences/new?filter={quote('{' + matchers + '}', safe='')}")
 
 
+def _fingerprint(alert: dict) -> str:
+    return alert.get("fingerprint") or json.dumps(sorted((alert.get("labels") or {}).items()))
+
+
+def group_ref(p: dict, alerts: list[dict], resolved: bool) -> AlertRef | None:
+    """The group as one alert: it fires from its first alert's start and resolves when its last
+    alert does. A resolved part of a group that still fires leaves the group firing, so it gets no
+    identity. The firing alerts' fingerprints are the revision: a group gaining an alert is news,
+    not a repeat."""
+    if resolved and any(not _is_resolved(a) for a in p.get("alerts") or []):
+        return None
+    members = hashlib.sha256("|".join(sorted(map(_fingerprint, alerts))).encode()).hexdigest()
+    starts = [t for a in alerts if (t := epoch(a.get("startsAt")))]
+    ends = [t for a in alerts if (t := epoch(a.get("endsAt")))]
+    return alert_ref(p.get("groupKey") or members, up=resolved, started_at=min(starts, default=None),
+                     ended_at=max(ends, default=None), revision="" if resolved else members[:16])
+
+
 def alert_messages(
     p: dict,
     links: Callable[[dict], list[str]] = source_links,
@@ -156,6 +176,7 @@ def alert_messages(
                 body=[block for block in body if block],
                 status=status,
                 labels=dict(common),
+                alert=group_ref(p, alerts, resolved),
             )
         )
     return messages

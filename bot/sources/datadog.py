@@ -122,6 +122,8 @@ def format_notification(p: dict) -> Message:
         severity=_severity(p, moved_to),
         fields=info,
         details=details,
+        # $AGGREG_KEY is the same for a monitor's alert and its recovery; $ID is per notification.
+        key=p.get("aggreg_key"),
     )
 
 

@@ -134,6 +134,9 @@ def format_issue(p: dict) -> Message:
         url=p.get("issueUrl"),
         severity=severity_of(p.get("priority"), "error"),
         fields=info,
+        key=p.get("issueId"),
+        started_at=p.get("createdAt"),
+        ended_at=p.get("updatedAt"),
     )
 
 
@@ -156,6 +159,7 @@ def format_incident(p: dict) -> Message:
         url=p.get("incident_url"),
         severity=severity_of(p.get("severity"), "error"),
         fields=info,
+        key=p.get("incident_id"),
     )
 
 

@@ -16,6 +16,7 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import SharedSecret
 from bot.message import Message, severity_of
+from bot.sources._monitoring import alert_ref
 from bot.sources.base import Event, Lenient, Source
 
 MAX_TAGS = 10
@@ -131,6 +132,8 @@ def format_action(p: dict) -> Message:
         severity=severity,
         body=[block for block in body if block],
         status=status,
+        # Only creating and closing move the alert's state; the other actions are news of their own.
+        alert=alert_ref(alert.get("alertId"), up=action == "Close") if action in ("Create", "Close") else None,
     )
 
 

@@ -16,6 +16,7 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import HmacSignature
 from bot.message import Message
+from bot.sources._monitoring import alert_ref
 from bot.sources.base import Event, Lenient, Source
 
 MAX_ASSIGNEES = 5
@@ -43,6 +44,7 @@ V2_VERBS = {
 }
 # Verbs after which the incident needs someone; their severity follows the incident's urgency.
 PAGING = {"triggered", "unacknowledged", "reopened"}
+LIFECYCLE = {"triggered", "reopened", "resolved"}
 OTHER_STATES = {"acknowledged": ("warning", "firing"), "resolved": ("success", "resolved")}
 
 
@@ -182,6 +184,9 @@ def _incident_message(verb: str, incident: dict, by: dict | None, priority: dict
         severity=severity,
         body=[body] if body else [],
         status=status,
+        # Only what starts or ends the incident moves its state; an acknowledgement or a reassignment
+        # is news of its own, never a "repeat" to compress.
+        alert=alert_ref(incident.get("id"), up=verb == "resolved") if verb in LIFECYCLE else None,
     )
 
 
@@ -222,6 +227,7 @@ def _v2_incident(message: dict) -> tuple[dict, dict | None] | None:
     else:
         return None
     incident = {
+        "id": i.get("id"),
         "number": i.get("incident_number"),
         "title": title,
         "html_url": i.get("html_url"),

@@ -64,6 +64,7 @@ def format_state(p: dict) -> Message:
             ("Reason", md.inline(beat.get("msg"))),
             ("Response time", f"{ping:g} ms" if up and ping is not None else ""),
         ),
+        key=monitor.get("id"),
     )
 
 

@@ -58,6 +58,7 @@ def format_state(p: dict) -> Message:
             ("Reason", md.inline(_value(p, "alert_details"))),
             ("Down for", md.inline(_value(p, "alert_friendly_duration")) if up else ""),
         ],
+        key=_value(p, "monitor_id") or None,
     )
 
 

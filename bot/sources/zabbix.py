@@ -7,6 +7,7 @@ Zabbix frontend. A problem fires an alert with Zabbix's severity, a recovery res
 """
 
 from typing import ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 from marshmallow import fields
 
@@ -40,6 +41,8 @@ def format_notification(p: dict) -> Message:
             ("Duration", md.inline(p.get("duration"))),
         ],
         labels={"host": p["hostname"]},
+        # {EVENT.ID} in a recovery message is the problem's event id, so the link names the alert.
+        key=(parse_qs(urlsplit(p.get("link") or "").query).get("eventid") or [None])[0],
     )
 
 

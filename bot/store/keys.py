@@ -20,6 +20,11 @@ Records (bot.store.failed, bot.store.history, bot.store.stats):
 - `counters`                 monotonic delivery counters for /metrics
 - `stats:<minute>`           per-route counts per minute, two hours
 
+Alert lifecycle (bot.store.alerts):
+- `alert:<route>:<key hash>`  one alert's state (JSON: status, first firing, flaps, escalation), with a TTL
+- `escalations`               alerts awaiting escalation, scored by their deadline
+- `escalated`                 alerts whose on-call users were sent a DM and that have not resolved yet
+
 Intake and operations:
 - `seen:<route>:<sender's delivery key>`  redelivery window (value: delivery id, or a pending claim)
 - `intake-limit:<route>:<minute>`         per-route request budget
@@ -40,6 +45,8 @@ SWEEP_LOCK = PREFIX + "sweep-lock"
 FAILED = PREFIX + "failed"
 FAILED_INDEX = PREFIX + "failed:index"
 COUNTERS = PREFIX + "counters"
+ESCALATIONS = PREFIX + "escalations"
+ESCALATED = PREFIX + "escalated"
 
 
 def outbox(channel: str) -> str:
@@ -104,3 +111,7 @@ def alive(worker_name: str) -> str:
 
 def stuck_since(job_id: str) -> str:
     return f"{PREFIX}stuck-since:{job_id}"
+
+
+def alert_state(alert_id: str) -> str:
+    return f"{PREFIX}alert:{alert_id}"
