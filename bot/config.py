@@ -65,6 +65,42 @@ class ChannelRuleSchema(_Strict):
     when = fields.Nested(WhenSchema)
 
 
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h)$")
+_UNIT = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value) -> float:
+    """Seconds from "30s", "10m" or "1h"; raises ValueError otherwise."""
+    m = _DURATION.match(str(value).strip())
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError(f"{value!r} is not a duration like 30s, 10m or 1h")
+    return float(int(m.group(1)) * _UNIT[m.group(2)])
+
+
+class Duration(fields.Field):
+    """A length of time written as "30s", "10m" or "1h", loaded as seconds."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, str):
+            raise ValidationError("must be a duration like 30s, 10m or 1h (quote it in YAML)")
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class EscalateSchema(_Strict):
+    after = Duration(required=True, validate=validate.Range(max=7 * 24 * 3600, error="must be at most 7 days"))
+    # Escalation is for alerts that need a person: "info" and "success" would page for news.
+    min_severity = fields.Str(load_default="critical", validate=validate.OneOf(["critical", "error", "warning"]))
+    users = fields.List(_channel_id(), required=True, validate=validate.Length(min=1, max=20))
+
+
+class FlappingSchema(_Strict):
+    changes = fields.Int(load_default=4, validate=validate.Range(min=2, max=100))
+    within = Duration(load_default=1800.0)
+
+
 def _patterns(**kw):
     return fields.List(fields.Str(validate=validate.Length(min=1)), **kw)
 
@@ -83,6 +119,9 @@ class RouteSchema(_Strict):
     template = fields.Str(validate=validate.Length(min=1, max=20_000))
     confirm_subscription = fields.Bool(load_default=False)
     max_requests_per_minute = fields.Int(validate=validate.Range(min=1))
+    repeats = fields.Str(load_default="remind", validate=validate.OneOf(["full", "remind", "suppress"]))
+    flapping = fields.Nested(FlappingSchema)
+    escalate = fields.Nested(EscalateSchema)
 
     @validates_schema
     def _check(self, data, **kwargs):
@@ -123,6 +162,19 @@ class ChannelRule:
 
 
 @dataclass(frozen=True)
+class EscalationRule:
+    """`escalate:` of a route: DM `users` when an alert at or above `min_severity` still fires
+    `after` seconds after its first notification."""
+
+    after: float
+    min_severity: str
+    users: tuple[str, ...]
+
+    def applies(self, severity: str) -> bool:
+        return rank(severity) <= rank(self.min_severity)
+
+
+@dataclass(frozen=True)
 class Route:
     name: str
     source: Source
@@ -137,6 +189,10 @@ class Route:
     template: Template | None = None
     confirm_subscription: bool = False
     max_requests_per_minute: int | None = None
+    repeats: str = "remind"
+    flap_changes: int = 4
+    flap_window: float = 1800.0
+    escalate: EscalationRule | None = None
 
     @property
     def auth(self):
@@ -278,6 +334,11 @@ def _build_route(name: str, r: dict) -> Route:
         template=template,
         confirm_subscription=r["confirm_subscription"],
         max_requests_per_minute=r.get("max_requests_per_minute"),
+        repeats=r["repeats"],
+        flap_changes=(r.get("flapping") or {}).get("changes", 4),
+        flap_window=(r.get("flapping") or {}).get("within", 1800.0),
+        escalate=EscalationRule(e["after"], e["min_severity"], tuple(u.lower() for u in e["users"]))
+        if (e := r.get("escalate")) else None,
     )
 
 

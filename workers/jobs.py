@@ -13,11 +13,13 @@ import uuid
 
 from rq.timeouts import JobTimeoutException
 
+from bot import lifecycle
 from bot import markdown as md
 from bot.enqueue import JOB_FUNCTION
 from bot.message import Message, render
 from bot.sources import SOURCES
-from bot.store.outbox import OutboxItem
+from bot.store.alerts import alert_id
+from bot.store.outbox import OutboxItem, dm_address
 from bot.templates import TemplateError
 from workers import runtime
 
@@ -93,6 +95,21 @@ def _messages(rt, source, route, envelope: dict) -> tuple[list[Message], list[Me
     return messages, warnings
 
 
+def _with_line(text: str, line: str) -> str:
+    """`text` with a lifecycle line (a duration) after it; the text gives way, never the line."""
+    if not line:
+        return text
+    return md.fit([text], md.MAX_MESSAGE - len(line) - 2) + "\n\n" + line
+
+
+def _lifecycle(rt, route, message: Message, delivery_id: str, text: str, channels: list[str]) -> dict:
+    """The alert's lifecycle decision for this message (see `bot.lifecycle`)."""
+    now = time.time()
+    return rt.alerts.observe(
+        alert_id(route.name, message.alert.key), delivery_id,
+        lambda state: lifecycle.decide(state, message.alert, message, route, now, rendered=text, channels=channels))
+
+
 def process_webhook(envelope: dict) -> dict:
     """Formats one accepted webhook and queues its messages for delivery.
 
@@ -124,10 +141,20 @@ def process_webhook(envelope: dict) -> dict:
             skipped.append(why)
             continue
         text = render(message) if always else _text(route, message, envelope)
-        for channel in channels:
+        addresses, dm_text = channels, ""
+        if not always and message.alert is not None:
+            decision = _lifecycle(rt, route, message, delivery_id, text, channels)
+            if decision["action"] == "skip":
+                skipped.append(decision["reason"])
+                addresses = []
+            text = decision.get("text") or _with_line(text, decision.get("line", ""))
+            dm_text = decision.get("dm")
+            addresses = [*addresses, *(dm_address(u) for u in decision.get("dm_users", []))]
+        for address in addresses:
+            dm = address not in channels
             items.append(OutboxItem(
                 id=uuid.uuid4().hex, delivery_id=delivery_id, route=route.name, event=envelope["event"],
-                channel=channel, text=text, name=route.sender_name, severity=message.severity,
+                channel=address, text=dm_text if dm else text, name=route.sender_name, severity=message.severity,
                 status=message.status, accepted_at=accepted_at, score=accepted_at - priority_boost(message)))
     reason = None if items else ("; ".join(dict.fromkeys(skipped)) or f"the {envelope['event']} event has no message")
     # History first: the delivery threads may post (and record "posted") as soon as the push lands.
