@@ -1,4 +1,5 @@
-"""The Copera Public API, as far as the relay uses it: send a message, list channels.
+"""The Copera Public API, as far as the relay uses it: send a message, send a direct message,
+list channels.
 
 Responses are classified once here, so the delivery code only decides what to do with
 "ok", "rate_limited", "permanent" (400/401/403/404: retrying cannot help) and "retry".
@@ -39,7 +40,14 @@ class CoperaClient:
         body = {"message": final_text(message)}
         if name:
             body["name"] = md.defuse(name)
-        url = f"{self.base_url}/chat/channel/{channel_id}/send-message"
+        return self._send(f"{self.base_url}/chat/channel/{channel_id}/send-message", body)
+
+    def send_direct_message(self, user_id: str, message: str) -> SendResult:
+        """A DM to one Copera user (202 when accepted); same token, budget and errors as a post."""
+        return self._send(f"{self.base_url}/chat/direct-message/send-message",
+                          {"userId": user_id, "message": final_text(message)})
+
+    def _send(self, url: str, body: dict) -> SendResult:
         try:
             response = self.session.post(url, json=body, timeout=self.timeout)
         except requests.Timeout:

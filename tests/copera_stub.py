@@ -1,9 +1,10 @@
 """A real HTTP server on loopback standing in for the Copera Public API in tests.
 
 It enforces what the relay relies on: Bearer token, 24-hex channel ids, 1–10,000 character
-messages, 204 on success, JSON errors, and a rolling per-minute limit answered with 429 and
-`retryAfter`. Tests steer it through attributes (`mode`, `limit_per_minute`, `forbidden`, ...);
-`flaky` answers a seeded share of sends with 503 (and a tenth of those with 429 instead), for chaos runs.
+messages, 204 on success (202 for a direct message), JSON errors, and a rolling per-minute limit,
+shared by posts and direct messages, answered with 429 and `retryAfter`. Tests steer it through
+attributes (`mode`, `limit_per_minute`, `forbidden`, `unknown_users`, ...); `flaky` answers a seeded share of
+sends with 503 (and a tenth of those with 429 instead), for chaos runs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SEND = re.compile(r"^/public/v1/chat/channel/([^/]+)/send-message$")
+DIRECT = "/public/v1/chat/direct-message/send-message"
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 
 
@@ -66,6 +68,8 @@ class CoperaStub:
     def reset(self):
         with self.lock:
             self.messages: list[dict] = []
+            self.direct: list[dict] = []  # accepted direct messages: {"t", "user", "message"}
+            self.unknown_users: set[str] = set()  # DMs to these user ids are refused with 400
             self.requests: list[tuple[float, int]] = []
             self.mode = "ok"  # ok | down | slow
             self.delay = 0.0
@@ -110,7 +114,7 @@ class CoperaStub:
     def _handle(self, handler):
         raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         m = SEND.match(handler.path)
-        if not m:
+        if not m and handler.path != DIRECT:
             return self._error(handler, 404, "Not Found", "no route")
         if not self._authorized(handler):
             return
@@ -147,6 +151,8 @@ class CoperaStub:
             time.sleep(delay)
         if mode == "down" or failing:
             return self._error(handler, 503, "Service Unavailable", "try later")
+        if not m:
+            return self._direct(handler, raw, now)
         channel = m.group(1)
         if not HEX24.match(channel):
             return self._error(handler, 400, "Bad Request", "Invalid parameter: channelId")
@@ -162,6 +168,27 @@ class CoperaStub:
             self.requests.append((now, 204))
             self.messages.append({"t": now, "channel": channel, "message": message, "name": body.get("name")})
         self._reply(handler, 204)
+
+    def _direct(self, handler, raw: bytes, now: float):
+        try:
+            body = json.loads(raw)
+            user, message = body["userId"], body["message"]
+        except (ValueError, KeyError, TypeError):
+            return self._error(handler, 400, "Bad Request", "userId and message are required")
+        if not isinstance(user, str) or not HEX24.match(user):
+            return self._error(handler, 400, "Bad Request", "Invalid parameter: userId")
+        if user in self.unknown_users:
+            return self._error(handler, 400, "Bad Request", "User not found in this workspace")
+        if not isinstance(message, str) or not 1 <= len(message) <= 10_000:
+            return self._error(handler, 400, "Bad Request", "message must be 1 to 10000 characters")
+        with self.lock:
+            self.requests.append((now, 202))
+            self.direct.append({"t": now, "user": user, "message": message})
+        self._reply(handler, 202)
+
+    def dms(self, user: str | None = None) -> list[str]:
+        with self.lock:
+            return [m["message"] for m in self.direct if user is None or m["user"] == user]
 
     def texts(self, channel: str | None = None) -> list[str]:
         with self.lock:

@@ -22,7 +22,7 @@ from bot.copera_client import SendResult
 from bot.store import keys
 from bot.store.failed import FailedList
 from bot.store.limiter import RateLimiter
-from bot.store.outbox import WAKE, Outbox, OutboxItem
+from bot.store.outbox import WAKE, Outbox, OutboxItem, direct_user
 from workers import digest
 
 log = logging.getLogger("relay.delivery")
@@ -198,6 +198,9 @@ class Dispatcher:
         if self.settings.dry_run:
             log.info("dry run: would post", extra={"channel": channel, "sender_name": name, "text": text})
             return SendResult("ok", None, "dry run")
+        user = direct_user(channel)
+        if user is not None:
+            return self.client.send_direct_message(user, text)
         return self.client.send_message(channel, text, name)
 
     def settle(self, channel: str, owner: str, items: list[dict], result: SendResult) -> None:
@@ -243,7 +246,7 @@ class Dispatcher:
         self._record(items, "failed", result, pipe)
         self.failed.report_dropped(pipe.execute()[0])
         log.error("delivery failed for good", extra={**extra, "reason": result.reason + note})
-        if self.notices and result.status in (403, 404):
+        if self.notices and result.status in (403, 404) and direct_user(channel) is None:
             routes = sorted({i.route for i in items})
             for route in routes:
                 self.notices.report(

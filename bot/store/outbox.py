@@ -170,11 +170,25 @@ return moved
 """
 
 
+DM_PREFIX = "dm:"
+
+
+def dm_address(user_id: str) -> str:
+    """The outbox address of a direct message to a Copera user. DMs queue, wait for the limiter,
+    retry and fail exactly like channel posts; only the final request differs."""
+    return DM_PREFIX + user_id
+
+
+def direct_user(address: str) -> str | None:
+    """The Copera user id a DM address names, or None for a channel."""
+    return address[len(DM_PREFIX):] if address.startswith(DM_PREFIX) else None
+
+
 @dataclass(frozen=True)
 class OutboxItem:
-    """One message waiting to be posted to one channel. `score` orders channels (acceptance time
-    minus a priority boost); `name` is the sender name Copera shows; items with different names are
-    never combined into one digest."""
+    """One message waiting to be posted to one channel, or sent to one user when `channel` is a DM
+    address (`dm_address`). `score` orders channels (acceptance time minus a priority boost); `name`
+    is the sender name Copera shows; items with different names are never combined into one digest."""
 
     id: str
     delivery_id: str
