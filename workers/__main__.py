@@ -81,6 +81,7 @@ def main() -> int:
     signal.signal(signal.SIGHUP, lambda *_: rt.routes.reload())
     rt.dispatcher.start(settings.delivery_threads)
     rt.job_recovery.start_heartbeat()
+    rt.escalator.start()
     log.info("worker started", extra={"delivery_threads": settings.delivery_threads,
                                       "rate_limit_per_minute": settings.rate_limit_per_minute, "pid": os.getpid()})
     failures = 0
@@ -105,6 +106,7 @@ def main() -> int:
         log.warning("job loop ended (Redis lost?); restarting", extra={"retry_in": wait})
         rt.dispatcher.stop_event.wait(wait)
     rt.dispatcher.stop()
+    rt.escalator.stop()
     rt.job_recovery.stop()
     log.info("worker stopped")
     return 0

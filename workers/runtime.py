@@ -14,9 +14,11 @@ from bot.enqueue import QUEUE_NAME
 from bot.notices import Notices
 from bot.redis_conn import connect
 from bot.settings import Settings
+from bot.store.alerts import AlertStore
 from bot.store.history import History
 from bot.store.outbox import Outbox
 from workers.dispatcher import Dispatcher
+from workers.escalation import Escalator
 from workers.job_recovery import JobRecovery
 
 
@@ -38,6 +40,8 @@ class Runtime:
         self.dispatcher = Dispatcher(self.redis, settings, client, notices=self.notices, history=self.history,
                                      recovery=self.job_recovery)
         self.failed = self.dispatcher.failed
+        self.alerts = AlertStore(self.redis)
+        self.escalator = Escalator(self.redis, self.alerts)
 
     @property
     def config(self):
