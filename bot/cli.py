@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import click
 import redis
@@ -14,10 +15,13 @@ from werkzeug.datastructures import Headers
 from bot.config import ConfigError
 from bot.copera_client import CoperaClient, CoperaError
 from bot.enqueue import Enqueuer, queue_depth
+from bot.lifecycle import clock
 from bot.message import Message, render
 from bot.sources import SOURCES
+from bot.sources._monitoring import duration
 from bot.sources.base import Ignored, PayloadError
 from bot.store import stats
+from bot.store.alerts import AlertStore
 from bot.store.failed import FailedList
 from bot.store.history import History
 from bot.store.outbox import Outbox
@@ -101,6 +105,10 @@ def check_config_command(online: bool):
             click.echo(f"warning: route {name} accepts unauthenticated requests (allow_unauthenticated)", err=True)
         elif len(route.secret) < 16:
             click.echo(f"warning: route {name} has a weak secret (< 16 characters)", err=True)
+        if route.escalate:
+            rule = route.escalate
+            click.echo(f"ok: route {name} escalates {rule.min_severity} alerts still firing after "
+                       f"{duration(rule.after)} to {len(rule.users)} user(s) by DM")
     if settings.dry_run:
         click.echo("warning: COPERA_API_TOKEN is not set: dry run, nothing will be sent", err=True)
     if not online:
@@ -261,6 +269,25 @@ def deliveries_command(route_name: str | None, limit: int, as_json: bool):
                    f"{e.get('copera_status', '-') or '-':6} {e['attempts']}")
 
 
+@click.command("escalations")
+@with_appcontext
+def escalations_command():
+    """List open escalations: alerts waiting for their deadline, and alerts escalated and still firing."""
+
+    now = time.time()
+    pending, escalated = AlertStore(_redis_or_exit()).open_escalations()
+    if not pending and not escalated:
+        click.echo("no open escalations")
+        return
+    for state, due in pending:
+        wait = f"in {duration(due - now)}" if due > now else "now"
+        click.echo(f"pending    route={state.route} alert={state.title!r} firing since {clock(state.first_seen, now)}; "
+                   f"DM {len(state.escalation.users) if state.escalation else 0} user(s) {wait}")
+    for state in escalated:
+        click.echo(f"escalated  route={state.route} alert={state.title!r} firing since {clock(state.first_seen, now)}; "
+                   f"DM sent {clock(state.escalated_at or now, now)} to {', '.join(state.escalated_to)}")
+
+
 @click.command("stats")
 @with_appcontext
 def stats_command():
@@ -283,5 +310,6 @@ def stats_command():
 
 def init_app(app) -> None:
     for command in (sources_command, preview_command, check_config_command, routes_command, channels_command,
-                    send_test_command, deliveries_command, stats_command, failed_command, replay_command):
+                    send_test_command, deliveries_command, stats_command, failed_command, replay_command,
+                    escalations_command):
         app.cli.add_command(command)

@@ -1,0 +1,257 @@
+"""Alert lifecycle (issue 12): durations, repeats, flapping, and escalation by DM, with real Redis
+and the Copera stand-in."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.config import ConfigError, parse_config
+from bot.store import keys
+from bot.store.alerts import AlertStore, alert_id
+from bot.store.failed import FailedList
+from tests.conftest import CHANNEL, wait_for
+from workers.escalation import Escalator
+
+SECRET = "s3cret-for-tests-0123"
+BEARER = {"Authorization": f"Bearer {SECRET}"}
+ONCALL = "64b7f0c2e4b0a1a2b3c4d5f1"
+OTHER_USER = "64b7f0c2e4b0a1a2b3c4d5f2"
+GROUP = '{}:{alertname="DiskFull"}'
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def notification(status: str, started: float, ended: float | None = None, severity: str = "critical",
+                 fingerprints=("a1b2c3d4e5f60718",)) -> dict:
+    return {
+        "version": "4", "groupKey": GROUP, "status": status, "receiver": "copera",
+        "groupLabels": {"alertname": "DiskFull"},
+        "commonLabels": {"alertname": "DiskFull", "severity": severity},
+        "externalURL": "https://alertmanager.example.test",
+        "alerts": [{"status": status, "labels": {"alertname": "DiskFull", "severity": severity, "instance": f"db-{i}"},
+                    "annotations": {"summary": "disk full"}, "startsAt": iso(started),
+                    "endsAt": iso(ended) if ended else "0001-01-01T00:00:00Z",
+                    "generatorURL": "https://prometheus.example.test/graph", "fingerprint": fp}
+                   for i, fp in enumerate(fingerprints)],
+    }
+
+
+def route(**options) -> dict:
+    return {"am": {"source": "alertmanager", "channel": CHANNEL, "secret": SECRET, **options}}
+
+
+def send(relay, body: dict) -> None:
+    """Posts a notification as Alertmanager would, and lets the worker act on it. Alertmanager's
+    repeats are minutes apart; here they are not, so the intake's redelivery window is cleared."""
+    relay.redis.delete(*relay.redis.keys(keys.seen("am", "*")) or ["-"])
+    assert relay.post("am", body, BEARER).status_code == 202
+    relay.work()
+
+
+def test_resolution_says_how_long_the_alert_fired_from_the_payload_times(make_relay, copera):
+    relay = make_relay(route())
+    start = time.time() - 1200
+    send(relay, notification("firing", start))
+    send(relay, notification("resolved", start, ended=start + 1200))
+    firing, resolved = copera.texts(CHANNEL)
+    assert "[FIRING:1] DiskFull" in firing and "Resolved after" not in firing
+    assert resolved.endswith(f"✅ Resolved after 20m (firing since {time.strftime('%H:%M', time.gmtime(start))} UTC).")
+
+
+def test_resolution_without_sender_times_uses_the_first_firing_seen(make_relay, copera):
+    relay = make_relay({"kuma": {"source": "uptime-kuma", "channel": CHANNEL, "allow_unauthenticated": True}})
+    monitor = {"id": 7, "name": "shop", "type": "http", "url": "https://shop.example.test"}
+    relay.post("kuma", {"msg": "down", "monitor": monitor, "heartbeat": {"status": 0, "msg": "timeout"}})
+    relay.work()
+    aid = alert_id("kuma", "7")
+    state = AlertStore(relay.redis).get(aid)
+    # As if the monitor went down 5 minutes ago: the tracked first firing is the start.
+    state.first_seen -= 300
+    relay.redis.set(keys.alert_state(aid), state.encode())
+    relay.post("kuma", {"msg": "up", "monitor": monitor, "heartbeat": {"status": 1, "msg": "200 OK", "ping": 12}})
+    relay.work()
+    assert "Resolved after 5m" in copera.texts(CHANNEL)[1]
+
+
+@pytest.mark.parametrize("repeats, expected", [
+    ("remind", ["[FIRING:1]", "🔁 Still firing since"]),
+    ("full", ["[FIRING:1]", "[FIRING:1]"]),
+    ("suppress", ["[FIRING:1]"]),
+])
+def test_repeats_of_a_firing_alert_follow_the_route_option(make_relay, copera, repeats, expected):
+    relay = make_relay(route(repeats=repeats))
+    start = time.time() - 3 * 3600
+    send(relay, notification("firing", start))
+    send(relay, notification("firing", start))
+    texts = copera.texts(CHANNEL)
+    assert [e in t for e, t in zip(expected, texts, strict=True)] == [True] * len(expected)
+    if repeats == "remind":
+        assert texts[1].startswith(f"🔁 Still firing since {time.strftime('%H:%M', time.gmtime(start))} UTC (3h): ")
+        assert "DiskFull" in texts[1] and len(texts[1]) < 200
+
+
+def test_a_group_gaining_an_alert_is_posted_in_full_not_reminded(make_relay, copera):
+    relay = make_relay(route())
+    start = time.time() - 60
+    send(relay, notification("firing", start))
+    send(relay, notification("firing", start, fingerprints=("a1b2c3d4e5f60718", "0f9e8d7c6b5a4321")))
+    assert "[FIRING:2]" in copera.texts(CHANNEL)[1]
+
+
+def test_flapping_is_announced_once_then_summarized_until_it_settles(make_relay, copera):
+    relay = make_relay(route(flapping={"changes": 3, "within": "2s"}))
+    now = time.time()
+    for _ in range(3):
+        send(relay, notification("firing", now))
+        send(relay, notification("resolved", now, ended=now + 1))
+    texts = copera.texts(CHANNEL)
+    # fire, resolve, fire, resolve, then the third start is the flapping notice; its resolution is held.
+    assert ["FIRING" in t for t in texts[:4:2]] == [True, True]
+    assert texts[4].startswith("〰️ **Flapping:**") and "started firing 3 times in 2s" in texts[4]
+    assert len(texts) == 5
+    send(relay, notification("firing", now))  # still within the window: held back too
+    assert len(copera.texts(CHANNEL)) == 5
+    time.sleep(2.1)
+    send(relay, notification("firing", now))  # a repeat while the state still says flapping
+    send(relay, notification("resolved", now, ended=now + 1))
+    settled = copera.texts(CHANNEL)[-1]
+    assert "RESOLVED" in settled and "Settled after flapping" in settled and "2 change(s) were not posted" in settled
+
+
+def escalating(after="1s", users=(ONCALL,), **more) -> dict:
+    return route(escalate={"after": after, "min_severity": "error", "users": list(users)}, **more)
+
+
+def test_escalation_dm_once_then_resolved_dm(make_relay, copera):
+    relay = make_relay(escalating(users=(ONCALL, OTHER_USER)))
+    start = time.time()
+    send(relay, notification("firing", start))
+    escalator = Escalator(relay.redis)
+    assert escalator.fire_due() == 0  # not yet due
+    time.sleep(1.05)
+    assert escalator.fire_due() == 2
+    assert escalator.fire_due() == 0
+    relay.work()
+    assert copera.dms(OTHER_USER) == copera.dms(ONCALL)
+    [dm] = copera.dms(ONCALL)
+    assert dm.startswith("🚨 **Escalation:** [[FIRING:1] DiskFull](https://alertmanager.example.test) has been firing "
+                         "for 1s")
+    assert f"channel `{CHANNEL}`" in dm and "route `am`" in dm and "https://prometheus.example.test/graph" in dm
+    send(relay, notification("resolved", start, ended=start + 90))
+    assert copera.dms(ONCALL)[1].startswith("✅ **Resolved after 1m 30s:** [[RESOLVED:1] DiskFull]")
+    assert len(copera.dms(OTHER_USER)) == 2
+    assert 202 in copera.statuses()
+
+
+def test_an_alert_resolved_before_the_deadline_is_never_escalated(make_relay, copera):
+    relay = make_relay(escalating())
+    start = time.time()
+    send(relay, notification("firing", start))
+    send(relay, notification("resolved", start, ended=start + 0.5))
+    time.sleep(1.05)
+    assert Escalator(relay.redis).fire_due() == 0
+    relay.work()
+    assert copera.dms() == []
+    assert len(copera.texts(CHANNEL)) == 2
+
+
+def test_alerts_below_min_severity_are_not_escalated(make_relay, copera):
+    relay = make_relay(escalating())
+    send(relay, notification("firing", time.time(), severity="warning"))
+    assert relay.redis.zcard(keys.ESCALATIONS) == 0
+
+
+def test_a_repeat_does_not_move_the_deadline_and_a_reescalation_needs_a_new_firing(make_relay, copera):
+    relay = make_relay(escalating(after="2s"))
+    start = time.time()
+    send(relay, notification("firing", start))
+    due = relay.redis.zscore(keys.ESCALATIONS, alert_id("am", GROUP))
+    time.sleep(0.2)
+    send(relay, notification("firing", start))
+    assert relay.redis.zscore(keys.ESCALATIONS, alert_id("am", GROUP)) == due
+
+
+def test_a_dm_copera_refuses_is_on_the_failed_list_with_the_reason(make_relay, copera):
+    relay = make_relay(escalating())
+    copera.unknown_users.add(ONCALL)
+    send(relay, notification("firing", time.time()))
+    time.sleep(1.05)
+    assert Escalator(relay.redis).fire_due() == 1
+    relay.work()
+    [entry] = FailedList(relay.redis).list(10)
+    assert entry["channel"] == f"dm:{ONCALL}" and entry["copera_status"] == 400
+    assert entry["reason"] == "User not found in this workspace"
+
+
+def test_dms_wait_for_copera_rate_limit_like_posts(make_relay, copera):
+    relay = make_relay(escalating())
+    send(relay, notification("firing", time.time()))
+    time.sleep(1.05)
+    copera.throttle_next, copera.retry_after = 1, 1
+    Escalator(relay.redis).fire_due()
+    relay.work(timeout=10)
+    assert copera.statuses()[-2:] == [429, 202]
+    assert len(copera.dms(ONCALL)) == 1
+
+
+def test_a_rerun_job_does_not_count_the_alert_twice(make_relay, copera):
+    from workers.jobs import process_webhook
+
+    relay = make_relay(route(flapping={"changes": 2, "within": "1h"}))
+    envelope = {"delivery_id": "d-1", "route": "am", "source": "alertmanager", "event": "alert",
+                "payload": notification("firing", time.time()), "received_at": time.time()}
+    process_webhook(envelope)
+    process_webhook(envelope)  # RQ re-runs a job whose worker died
+    state = AlertStore(relay.redis).get(alert_id("am", GROUP))
+    assert len(state.starts) == 1 and state.flapping_since is None
+
+
+def test_escalations_command_lists_pending_and_escalated_alerts(make_relay, copera):
+    relay = make_relay(escalating())
+    runner = relay.app.test_cli_runner()
+    assert runner.invoke(args=["escalations"]).output == "no open escalations\n"
+    send(relay, notification("firing", time.time()))
+    out = runner.invoke(args=["escalations"]).output
+    assert out.startswith("pending    route=am alert='[FIRING:1] DiskFull' firing since ") and "DM 1 user(s)" in out
+    time.sleep(1.05)
+    Escalator(relay.redis).fire_due()
+    out = runner.invoke(args=["escalations"]).output
+    assert out.startswith("escalated  route=am") and ONCALL in out
+
+
+def test_check_config_names_the_escalation(make_relay):
+    relay = make_relay(escalating(after="10m"))
+    out = relay.app.test_cli_runner().invoke(args=["check-config"]).output
+    assert "ok: route am escalates error alerts still firing after 10m to 1 user(s) by DM" in out
+
+
+@pytest.mark.parametrize("options, error", [
+    ({"repeats": "sometimes"}, "field 'repeats': Must be one of: full, remind, suppress."),
+    ({"escalate": {"after": "10 minutes", "users": [ONCALL]}}, "field 'escalate.after': '10 minutes' is not a duration"),
+    ({"escalate": {"after": "10m", "users": ["alice"]}}, "field 'escalate.users.0': must be 24 hex characters"),
+    ({"escalate": {"after": "10m", "users": [ONCALL], "min_severity": "info"}}, "field 'escalate.min_severity'"),
+    ({"escalate": {"after": "10m"}}, "field 'escalate.users': Missing data"),
+    ({"flapping": {"changes": 1}}, "field 'flapping.changes'"),
+])
+def test_lifecycle_options_are_validated(options, error):
+    with pytest.raises(ConfigError, match=error.replace("(", r"\(").replace(".", r"\.")):
+        parse_config({"routes": {"am": {"source": "alertmanager", "channel": CHANNEL, "secret": SECRET, **options}}})
+
+
+def test_copera_stub_direct_message_errors(copera):
+    import requests
+
+    url = copera.url + "/chat/direct-message/send-message"
+    auth = {"Authorization": f"Bearer {copera.token}"}
+    assert requests.post(url, json={"userId": ONCALL, "message": "hi"}, headers=auth).status_code == 202
+    assert requests.post(url, json={"userId": "nope", "message": "hi"}, headers=auth).status_code == 400
+    assert requests.post(url, json={"userId": ONCALL, "message": "hi"}).status_code == 401
+    copera.throttle_next = 1
+    limited = requests.post(url, json={"userId": ONCALL, "message": "hi"}, headers=auth)
+    assert limited.status_code == 429 and limited.json()["retryAfter"] >= 1
+    assert wait_for(lambda: copera.dms(ONCALL) == ["hi"], 1)
