@@ -255,3 +255,29 @@ def test_copera_stub_direct_message_errors(copera):
     limited = requests.post(url, json={"userId": ONCALL, "message": "hi"}, headers=auth)
     assert limited.status_code == 429 and limited.json()["retryAfter"] >= 1
     assert wait_for(lambda: copera.dms(ONCALL) == ["hi"], 1)
+
+
+def test_a_worker_restart_between_firing_and_deadline_still_escalates_once(make_relay, copera, tmp_path):
+    import signal
+
+    from tests.test_worker_process import WorkerProcess
+
+    relay = make_relay(escalating(after="3s"))
+    first = WorkerProcess(relay, tmp_path)
+    started = []
+    try:
+        assert relay.post("am", notification("firing", time.time()), BEARER).status_code == 202
+        assert wait_for(lambda: len(copera.texts(CHANNEL)) == 1, 20)
+        assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+        assert copera.dms() == [] and relay.redis.zcard(keys.ESCALATIONS) == 1
+        # Two workers come back; both see the deadline pass, one escalates.
+        started = [WorkerProcess(relay, tmp_path), WorkerProcess(relay, tmp_path)]
+        assert wait_for(lambda: len(copera.dms(ONCALL)) == 1, 20)
+        time.sleep(2.5)  # several more passes of both escalation loops
+        assert len(copera.dms(ONCALL)) == 1
+        assert relay.redis.zcard(keys.ESCALATIONS) == 0
+    finally:
+        for worker in [first, *started]:
+            if worker.proc.poll() is None:
+                worker.proc.kill()
+                worker.proc.wait(10)
