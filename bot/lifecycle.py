@@ -63,7 +63,7 @@ def escalation_text(message: Message, rendered: str, channels: list[str], route:
 
 def resolved_dm_text(message: Message, fired: float | None, since: float, now: float) -> str:
     took = f" after {duration(fired)}" if fired is not None else ""
-    return f"✅ **Resolved{took}:** {_named(message)} (firing since {clock(since, now)}). Thanks for looking."
+    return f"✅ **Resolved{took}:** {_named(message)} (firing since {clock(since, now)})."
 
 
 def decide(state: AlertState | None, ref: AlertRef, message: Message, route, now: float, *,

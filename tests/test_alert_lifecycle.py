@@ -4,7 +4,7 @@ and the Copera stand-in."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ GROUP = '{}:{alertname="DiskFull"}'
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def notification(status: str, started: float, ended: float | None = None, severity: str = "critical",
@@ -232,7 +232,8 @@ def test_check_config_names_the_escalation(make_relay):
 
 @pytest.mark.parametrize("options, error", [
     ({"repeats": "sometimes"}, "field 'repeats': Must be one of: full, remind, suppress."),
-    ({"escalate": {"after": "10 minutes", "users": [ONCALL]}}, "field 'escalate.after': '10 minutes' is not a duration"),
+    ({"escalate": {"after": "10 minutes", "users": [ONCALL]}},
+     "field 'escalate.after': '10 minutes' is not a duration"),
     ({"escalate": {"after": "10m", "users": ["alice"]}}, "field 'escalate.users.0': must be 24 hex characters"),
     ({"escalate": {"after": "10m", "users": [ONCALL], "min_severity": "info"}}, "field 'escalate.min_severity'"),
     ({"escalate": {"after": "10m"}}, "field 'escalate.users': Missing data"),
@@ -281,3 +282,47 @@ def test_a_worker_restart_between_firing_and_deadline_still_escalates_once(make_
             if worker.proc.poll() is None:
                 worker.proc.kill()
                 worker.proc.wait(10)
+
+
+@pytest.mark.parametrize("source, fixture, key, status", [
+    ("alertmanager", "alert__firing.json", '{}:{alertname="HighLatency", job="api"}', "firing"),
+    ("alertmanager", "alert__resolved.json", '{}:{alertname="TargetDown"}', "resolved"),
+    ("grafana", "alert__firing.json", '{}/{}:{alertname="CheckoutErrors", grafana_folder="Shop"}', "firing"),
+    ("grafana", "legacy_alert__ok.json", "12", "resolved"),
+    ("pagerduty", "incident.triggered__v3.json", "Q2KXB4C1ZT7M9A", "firing"),
+    ("pagerduty", "incident.resolve__v2.json", "Q2KXB4C1ZT7M9A", "resolved"),
+    ("pagerduty", "incident.acknowledged__v3.json", None, None),
+    ("opsgenie", "Create__p1.json", "3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a", "firing"),
+    ("opsgenie", "Close__basic.json", "3b8f2c1e-7d4a-4e9b-a1c2-5f6e7d8c9b0a", "resolved"),
+    ("sentry", "issue__resolved.json", "5123456789", "resolved"),
+    ("sentry", "metric_alert__critical.json", "318", "firing"),
+    ("datadog", "alert__triggered.json", "8b3c1e4f0a9d27c6e5b4a3f2d1c0b9a8", "firing"),
+    ("datadog", "recovery__recovered.json", "8b3c1e4f0a9d27c6e5b4a3f2d1c0b9a8", "resolved"),
+    ("newrelic", "issue__activated.json", "3f9c7a52-1d4e-4b8a-9a61-2c5e0d7b8e14", "firing"),
+    ("newrelic", "incident__legacy_open.json", "51820339", "firing"),
+    ("zabbix", "problem__high.json", "991845", "firing"),
+    ("zabbix", "resolved__high.json", "991845", "resolved"),
+    ("uptimerobot", "down__http.json", "795612044", "firing"),
+    ("uptime-kuma", "down__http.json", "12", "firing"),
+    ("aws-sns", "Notification__alarm.json", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-1 high CPU", "firing"),
+    ("aws-sns", "Notification__alarm_ok.json", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-1 high CPU",
+     "resolved"),
+])
+def test_alerting_sources_name_their_alerts(source, fixture, key, status):
+    from bot.sources import SOURCES
+    from tests.formatting import receive_fixture
+
+    incoming = receive_fixture(source, fixture)
+    ref = SOURCES[source].format(incoming.event, incoming.payload)[0].alert
+    assert (ref and ref.key, ref and ref.status) == (key, status)
+
+
+def test_sender_times_become_the_alert_start_and_end():
+    from bot.sources import SOURCES
+    from tests.formatting import receive_fixture
+
+    incoming = receive_fixture("alertmanager", "alert__resolved.json")
+    ref = SOURCES["alertmanager"].format(incoming.event, incoming.payload)[0].alert
+    assert ref.ended_at - ref.started_at == 750  # 12m30s, from startsAt and endsAt
+    incoming = receive_fixture("pagerduty", "incident.triggered__v3.json")
+    assert SOURCES["pagerduty"].format(incoming.event, incoming.payload)[0].alert.started_at == 1714878763.0

@@ -16,6 +16,7 @@ from marshmallow import fields
 
 from bot import markdown as md
 from bot.message import Message
+from bot.sources._monitoring import alert_ref
 from bot.sources.base import Event, Lenient, Source
 
 _SNS_HOST = re.compile(r"sns\.[a-z]{2}(?:-[a-z]+)+-\d+\.amazonaws\.com(?:\.cn)?")
@@ -163,6 +164,10 @@ def _alarm_message(alarm: dict, topic_arn: str) -> Message:
             ),
         ],
         labels={"alarm": alarm["AlarmName"], "state": state},
+        # The state change time is when an ALARM began, or when it ended for OK.
+        alert=alert_ref(alarm.get("AlarmArn"), up=status == "resolved",
+                        started_at=alarm.get("StateChangeTime") if status == "firing" else None,
+                        ended_at=alarm.get("StateChangeTime")) if status else None,
     )
 
 

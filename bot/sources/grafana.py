@@ -15,6 +15,7 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import SharedSecret
 from bot.message import Message
+from bot.sources._monitoring import alert_ref
 from bot.sources.alertmanager import (
     AlertSchema,
     NotificationSchema,
@@ -107,6 +108,7 @@ def format_legacy(p: dict) -> Message:
         severity=severity,
         body=[block for block in body if block],
         status=status,
+        alert=alert_ref(p.get("ruleId"), up=status == "resolved") if status else None,
     )
 
 

@@ -134,7 +134,7 @@ def format_issue(p: dict) -> Message:
         url=p.get("issueUrl"),
         severity=severity_of(p.get("priority"), "error"),
         fields=info,
-        key=p.get("issueId"),
+        key=p.get("issueId") or p.get("id"),
         started_at=p.get("createdAt"),
         ended_at=p.get("updatedAt"),
     )

@@ -186,7 +186,8 @@ def _incident_message(verb: str, incident: dict, by: dict | None, priority: dict
         status=status,
         # Only what starts or ends the incident moves its state; an acknowledgement or a reassignment
         # is news of its own, never a "repeat" to compress.
-        alert=alert_ref(incident.get("id"), up=verb == "resolved") if verb in LIFECYCLE else None,
+        alert=alert_ref(incident.get("id"), up=verb == "resolved", started_at=incident.get("created_at"))
+        if verb in LIFECYCLE else None,
     )
 
 
@@ -228,6 +229,7 @@ def _v2_incident(message: dict) -> tuple[dict, dict | None] | None:
         return None
     incident = {
         "id": i.get("id"),
+        "created_at": i.get("created_at"),
         "number": i.get("incident_number"),
         "title": title,
         "html_url": i.get("html_url"),

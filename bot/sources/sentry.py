@@ -16,6 +16,7 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import HmacSignature
 from bot.message import Message, severity_of
+from bot.sources._monitoring import alert_ref
 from bot.sources.base import Event, Lenient, Source
 
 MAX_FRAMES = 5
@@ -253,6 +254,7 @@ def format_issue(p: dict) -> Message:
         severity=ISSUE_SEVERITY.get(action) or severity_of(level, "error"),
         body=[body] if body else [],
         status=ISSUE_STATUS.get(action),
+        alert=alert_ref(issue.get("id"), up=action == "resolved") if action in ISSUE_STATUS else None,
     )
 
 
@@ -275,6 +277,8 @@ def format_metric_alert(p: dict) -> Message:
         severity=severity,
         body=[block for block in body if block],
         status=status,
+        # A warning turning critical is news, not a repeat: the action is the revision.
+        alert=alert_ref((data.get("metric_alert") or {}).get("id"), up=status == "resolved", revision=p["action"]),
     )
 
 
