@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from bot import markdown as md
 from bot.message import Message
+from bot.sources._monitoring import duration, epoch
 
 SHORT_SHA = 7
 _SCP_LIKE = re.compile(r"[\w.-]+@(?P<host>[\w.-]+):(?P<path>[\w./-]+)")
@@ -89,6 +90,13 @@ def codes(names, limit: int = 10) -> str:
     return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown
 
 
+def elapsed(started, finished) -> float | None:
+    """Seconds from a sender's start time to its end time (ISO 8601 or epoch), None unless both
+    are there and in order: a run still going has no length yet."""
+    start, end = epoch(started), epoch(finished)
+    return end - start if start is not None and end is not None and end >= start else None
+
+
 def build_message(
     *,
     what: str,
@@ -103,12 +111,13 @@ def build_message(
     extra: tuple | list = (),
     blocks: tuple | list = (),
     repo: str | None = None,
+    took: float | None = None,
 ) -> Message:
     """One build as a message: "<what> <verb>" linked to the run, then branch, commit, who, extras.
 
     `result` is (severity, verb), usually `outcome(<status word>)`. `extra` holds more (label, safe
     markdown) pairs for the field list; `blocks` holds markdown blocks shown below it (an error
-    message, a log tail, a changelog).
+    message, a log tail, a changelog). `took` is how long a finished run took, in seconds.
     """
     commit = ""
     if sha:
@@ -121,6 +130,7 @@ def build_message(
         ("Commit", commit),
         ("By", md.inline(by, 120) if by else None),
         *extra,
+        ("Took", duration(took) if took else None),
     ]
     severity, verb = result
     return Message(

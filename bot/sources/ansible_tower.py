@@ -14,7 +14,7 @@ from marshmallow import fields
 
 from bot import markdown as md
 from bot.message import Message
-from bot.sources._ci import build_message, codes, outcome
+from bot.sources._ci import build_message, codes, elapsed, outcome
 from bot.sources.base import Event, Lenient, Source
 
 # Job status -> (event, (severity, verb)). AWX notifies "error" for failed, errored and canceled jobs.
@@ -92,6 +92,7 @@ def format_job(p: dict):
         ],
         blocks=blocks,
         repo=p.get("project"),
+        took=elapsed(p.get("started"), p.get("finished")),
     )
 
 

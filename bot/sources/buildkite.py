@@ -10,7 +10,7 @@ from typing import ClassVar
 from marshmallow import fields
 
 from bot import markdown as md
-from bot.sources._ci import build_message, commit_url, outcome
+from bot.sources._ci import build_message, commit_url, elapsed, outcome
 from bot.sources.base import Event, Lenient, Source
 
 NOT_FINISHED = "only build.finished is posted"
@@ -64,6 +64,7 @@ def format_build(p: dict):
         by=(build.get("creator") or {}).get("name"),
         extra=[("Pull request", md.inline(f"#{pull_request['id']}") if pull_request.get("id") else None)],
         repo=pipeline.get("slug") or pipeline["name"],
+        took=elapsed(build.get("started_at"), build.get("finished_at")),
     )
 
 

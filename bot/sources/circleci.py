@@ -11,7 +11,7 @@ from marshmallow import fields
 
 from bot import markdown as md
 from bot.auth import HmacSignature
-from bot.sources._ci import build_message, commit_url, outcome
+from bot.sources._ci import build_message, commit_url, elapsed, outcome
 from bot.sources.base import Event, Lenient, Source
 
 
@@ -123,6 +123,7 @@ def format_workflow(p: dict):
         url=workflow.get("url"),
         extra=[("Pipeline", _pipeline_number(p))],
         repo=project,
+        took=elapsed(workflow.get("created_at"), workflow.get("stopped_at")),
         **_revision(p["pipeline"]),
     )
 
@@ -139,6 +140,7 @@ def format_job(p: dict):
         url=url,
         extra=[("Workflow", md.code(workflow["name"])), ("Pipeline", _pipeline_number(p))],
         repo=project,
+        took=elapsed(job.get("started_at"), job.get("stopped_at")),
         **_revision(p["pipeline"]),
     )
 

@@ -18,6 +18,7 @@ from bot import markdown as md
 from bot.auth import TokenHeader
 from bot.message import Message, severity_of
 from bot.sources._git import ZERO_SHA, branch_of_ref, commit_line, repo_message
+from bot.sources._monitoring import duration
 from bot.sources.base import Event, Lenient, Source
 
 # Description templates leave instructions as HTML comments, which GitLab does not display either.
@@ -392,13 +393,6 @@ def _status(status: str, allow_failure=False) -> tuple[str, str]:
     return words, severity_of(status) if status in ("success", "failed") else "info"
 
 
-def _duration(seconds) -> str:
-    if not seconds:
-        return ""
-    minutes, secs = divmod(int(float(seconds)), 60)
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
-
-
 def format_pipeline(p: dict) -> Message:
     attrs = p["object_attributes"]
     ref = attrs.get("ref")
@@ -417,7 +411,7 @@ def format_pipeline(p: dict) -> Message:
                 ("Commit", commit_line(commit["id"], commit.get("url"), commit.get("message")) if commit else ""),
                 ("Merge request", md.link(mr_label, mr.get("url")) if mr_label else ""),
                 ("By", md.inline(_actor(p)) if p.get("user") else ""),
-                ("Duration", _duration(attrs.get("duration"))),
+                ("Duration", duration(attrs.get("duration")) if attrs.get("duration") else ""),
             ]
         ),
         f"**Failed jobs:**\n{md.bullets(failed)}" if failed else "",

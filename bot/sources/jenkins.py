@@ -65,6 +65,8 @@ def format_build(p: dict):
         by=", ".join(culprits[:5]) if culprits else None,
         blocks=blocks,
         repo=p["name"],
+        # The notification plugin gives milliseconds, and 0 until the build has finished.
+        took=build["duration"] / 1000 if isinstance(build.get("duration"), (int, float)) else None,
     )
 
 

@@ -67,6 +67,9 @@ def format_deploy(result: tuple[str, str], p: dict):
         ],
         blocks=[md.quote(p["error_message"], 500)] if p.get("error_message") else [],
         repo=p["name"],
+        # Only a deploy that ended took a length of time; locking one is not news about its build.
+        took=p.get("deploy_time") if result[0] in ("success", "error") and isinstance(p.get("deploy_time"), int)
+        else None,
     )
 
 

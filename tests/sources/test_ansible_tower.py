@@ -13,13 +13,15 @@ def test_failed_playbook_run_lists_hosts():
         "**Inventory:** Production\n"
         "**Limit:** `webservers`\n"
         "**Failed hosts:** `web-02.acme.test`, `web-03.acme.test`\n"
-        "**OK hosts:** `web-01.acme.test`",
+        "**OK hosts:** `web-01.acme.test`\n"
+        "**Took:** 3m 47s",
     ]
 
 
 def test_errored_scheduled_project_update_shows_the_traceback():
     assert render_fixture("ansible-tower", "error__project_update_traceback.json") == [
         "🔴 **[Project Update #9190 infra-playbooks errored](https://awx.acme.test/#/jobs/project/9190)**\n\n"
+        "**Took:** 6s\n\n"
         "```\n"
         "Traceback (most recent call last):\n"
         '  File "/awx/main/tasks/jobs.py", line 604, in run\n'
@@ -41,7 +43,8 @@ def test_job_started():
 def test_successful_workflow_lists_its_nodes():
     assert render_fixture("ansible-tower", "success__workflow.json") == [
         "✅ **[Workflow Job #9201 Release 2024.03 succeeded](https://awx.acme.test/#/jobs/workflow/9201)**\n\n"
-        "**By:** jdoe\n\n"
+        "**By:** jdoe\n"
+        "**Took:** 12m 44s\n\n"
         '- node #311 spawns job #9202, "Build artifacts", which finished with status successful.\n'
         '- node #312 spawns job #9203, "Deploy to production", which finished with status successful.',
     ]

@@ -11,7 +11,8 @@ def test_build_passed():
         "**Branch:** `main`\n"
         "**Commit:** [a94a8fe](https://github.com/acme/mobile-app/commit/"
         "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3) Add dark mode toggle to settings\n"
-        "**By:** Priya Nair",
+        "**By:** Priya Nair\n"
+        "**Took:** 7m 35s",
     ]
 
 

@@ -17,7 +17,8 @@ def test_workflow_failed():
         "**Commit:** [1d9d5cd](https://github.com/acme/storefront/commit/"
         "1d9d5cd1c6b8e3e21f07f6d7a0b4d5c4c2b1a9e8) Cache product images for 1h\n"
         "**By:** Mara Quint\n"
-        "**Pipeline:** #130",
+        "**Pipeline:** #130\n"
+        "**Took:** 1m 15s",
     ]
 
 
@@ -31,7 +32,8 @@ def test_job_of_a_gitlab_pipeline():
         "9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b) Bump invoice template to v3\n"
         "**By:** Tomas Reyes\n"
         "**Workflow:** `release`\n"
-        "**Pipeline:** #57",
+        "**Pipeline:** #57\n"
+        "**Took:** 1m 34s",
     ]
 
 

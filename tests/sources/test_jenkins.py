@@ -11,7 +11,8 @@ def test_finalized_failure_shows_the_log_tail():
         "**Branch:** `release/2.4`\n"
         "**Commit:** [7f3e2a1](https://github.com/acme/payments-api/commit/"
         "7f3e2a1b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f)\n"
-        "**By:** Ines Park\n\n"
+        "**By:** Ines Park\n"
+        "**Took:** 3m 4s\n\n"
         "```\n"
         "[Pipeline] sh\n"
         "+ pytest -q\n"
@@ -28,7 +29,8 @@ def test_finalized_success_links_an_ssh_remote():
         "✅ **[Docs site build #87 passed](https://jenkins.acme.test/job/docs-site/87/)**\n\n"
         "**Branch:** `main`\n"
         "**Commit:** [0d4c3b2](https://github.com/acme/docs-site/commit/"
-        "0d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a1)",
+        "0d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a1)\n"
+        "**Took:** 42s",
     ]
 
 

@@ -11,7 +11,8 @@ def test_production_deploy_ready():
         "**Branch:** `main`\n"
         "**Commit:** [5d41402](https://github.com/acme/docs/commit/"
         "5d41402abc4b2a76b9719d911017c592ae5e0b7a) Document the new webhooks page\n"
-        "**By:** kim-l",
+        "**By:** kim-l\n"
+        "**Took:** 1m 24s",
     ]
 
 
