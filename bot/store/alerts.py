@@ -8,9 +8,11 @@ schedule.
   (ZREM in a transaction) is the one that escalates or cancels, so it happens once.
 - `relay:escalated`: alerts whose users were sent a DM and that have not resolved yet.
 
-Every change is a WATCH/MULTI transaction over the alert's key and the schedule, so a resolution
-and an escalation racing each other cannot both win: either the alert resolves before its deadline
-(never escalated) or the escalation is recorded first and the resolution sends its DMs.
+Every change is a WATCH/MULTI transaction on the alert's key, which both a webhook and an escalation
+write, so a resolution and an escalation racing each other cannot both win: either the alert
+resolves before its deadline (never escalated) or the escalation is recorded first and the
+resolution sends its DMs; two workers claiming one deadline conflict the same way. The schedule
+itself is not watched: a storm of other alerts changing it must not make every claim retry.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ class AlertStore:
             else:
                 pipe.srem(keys.ESCALATED, aid)
 
-        self.redis.transaction(apply, state_key, keys.ESCALATIONS)
+        self.redis.transaction(apply, state_key)
         return result
 
     def due(self, now: float, limit: int = 50) -> list[str]:
@@ -155,7 +157,7 @@ class AlertStore:
                 self.outbox.push(dms, marker=f"escalation:{aid}:{state.first_seen}", client=pipe)
             queued.extend(dms)
 
-        self.redis.transaction(apply, state_key, keys.ESCALATIONS)
+        self.redis.transaction(apply, state_key)
         return queued
 
     def open_escalations(self) -> tuple[list[tuple[AlertState, float]], list[AlertState]]:
