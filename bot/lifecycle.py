@@ -119,7 +119,8 @@ def _started(state, ref, message, route, now, rendered, channels) -> tuple[Alert
 
 
 def _settled(summarized: int, since: float, now: float) -> str:
-    return f"〰️ Settled after flapping since {clock(since, now)}; {summarized} change(s) were not posted."
+    held = f"; {summarized} change(s) were not posted" if summarized else ""
+    return f"〰️ Settled after flapping since {clock(since, now)}{held}."
 
 
 def _resolved(state, ref, message, route, now) -> tuple[AlertState, dict]:
