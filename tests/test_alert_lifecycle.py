@@ -288,6 +288,11 @@ def test_a_worker_restart_between_firing_and_deadline_still_escalates_once(make_
             if worker.proc.poll() is None:
                 worker.proc.kill()
                 worker.proc.wait(10)
+        # A killed worker's RQ scheduler child holds a copy of its Redis socket, so the dead worker's
+        # blocking dequeue stays open on the server and would take the next test's first job.
+        for client in relay.redis.client_list():
+            if "b" in client["flags"]:
+                relay.redis.client_kill_filter(_id=client["id"])
 
 
 @pytest.mark.parametrize("source, fixture, key, status", [
