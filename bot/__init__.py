@@ -94,7 +94,8 @@ def create_app(settings: Settings | None = None, config: RelayConfig | None = No
     logs.configure(settings.log_format)
     logs.register_secret(settings.copera_token)
     require_redis_version(settings, "copera-relay")
-    app = Flask(__name__)
+    # The console's blueprint serves its own assets; the app serves none (nothing at /static).
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["relay"] = Relay(settings, config)
@@ -107,8 +108,9 @@ def create_app(settings: Settings | None = None, config: RelayConfig | None = No
     app.register_blueprint(metrics.bp)
     openapi.init_app(app)
     if settings.admin_token:
-        from bot import admin
+        from bot import admin, console
 
         app.register_blueprint(admin.bp)
+        console.init_app(app)
     cli.init_app(app)
     return app

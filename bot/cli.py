@@ -10,16 +10,14 @@ import click
 import redis
 from flask import current_app
 from flask.cli import with_appcontext
-from werkzeug.datastructures import Headers
 
+from bot import operations
 from bot.config import ConfigError
-from bot.copera_client import CoperaClient, CoperaError
-from bot.enqueue import Enqueuer, queue_depth
+from bot.enqueue import queue_depth
 from bot.lifecycle import clock
-from bot.message import Message, render
+from bot.operations import OperationError
 from bot.sources import SOURCES
 from bot.sources._monitoring import duration
-from bot.sources.base import Ignored, PayloadError
 from bot.store import stats
 from bot.store.alerts import AlertStore
 from bot.store.failed import FailedList
@@ -69,27 +67,20 @@ def sources_command(as_json: bool):
 @click.option("--form", is_flag=True, help="The file is a form-encoded body.")
 def preview_command(source: str, payload_file, event: str | None, headers, form: bool):
     """Print the message(s) a payload would produce, without queueing or sending anything."""
-    src = SOURCES.get(source)
-    if src is None:
-        raise click.ClickException(f"unknown source {source!r}; see `flask --app bot sources`")
     hdrs = [tuple(h.split(":", 1)) for h in headers if ":" in h]
-    if event and src.event_header:
-        hdrs.append((src.event_header, event))
-    ctype = "application/x-www-form-urlencoded" if form else "application/json"
     try:
-        incoming = src.receive(payload_file.read(), ctype, Headers(hdrs))
-    except Ignored as exc:
-        click.echo(f"ignored: {exc.reason}")
+        result = operations.preview(source, payload_file.read(), event, hdrs, form)
+    except OperationError as exc:
+        raise click.ClickException(str(exc)) from None
+    if result.ignored is not None:
+        click.echo(f"ignored: {result.ignored}")
         return
-    except PayloadError as exc:
-        raise click.ClickException(f"invalid payload: {exc.message} {json.dumps(exc.details)}") from None
-    messages = src.format(incoming.event, incoming.payload)
-    if not messages:
-        click.echo(f"event {incoming.event}: nothing to post")
-    for i, message in enumerate(messages):
+    if not result.messages:
+        click.echo(f"event {result.event}: nothing to post")
+    for i, message in enumerate(result.messages):
         if i:
             click.echo("\n" + "-" * 60 + "\n")
-        click.echo(render(message))
+        click.echo(message)
 
 
 @click.command("check-config")
@@ -97,64 +88,29 @@ def preview_command(source: str, payload_file, event: str | None, headers, form:
 @with_appcontext
 def check_config_command(online: bool):
     """Validate the routes file (RELAY_CONFIG) and print a summary; exit 1 on problems."""
-    config = _config_or_exit()
-    settings = _relay().settings
-    click.echo(f"ok: {len(config.routes)} route(s) in {config.path}")
-    for name, route in config.routes.items():
-        if route.secret is None:
-            click.echo(f"warning: route {name} accepts unauthenticated requests (allow_unauthenticated)", err=True)
-        elif len(route.secret) < 16:
-            click.echo(f"warning: route {name} has a weak secret (< 16 characters)", err=True)
-        if route.escalate:
-            rule = route.escalate
-            click.echo(f"ok: route {name} escalates {rule.min_severity} alerts still firing after "
-                       f"{duration(rule.after)} to {len(rule.users)} user(s) by DM")
-    if settings.dry_run:
-        click.echo("warning: COPERA_API_TOKEN is not set: dry run, nothing will be sent", err=True)
-    if not online:
-        return
-    if settings.dry_run:
-        raise click.ClickException("--online needs COPERA_API_TOKEN")
-    visible = _all_channels()
-    wanted = {rule.channel for route in config.routes.values() for rule in route.channels}
-    if config.notices_channel:
-        wanted.add(config.notices_channel)
-    missing = sorted(wanted - set(visible))
-    click.echo(f"ok: token accepted; it sees {len(visible)} channel(s)")
-    for channel in sorted(wanted & set(visible)):
-        click.echo(f"ok: channel {channel} ({visible[channel]})")
-    for channel in missing:
-        users = ", ".join(n for n, r in config.routes.items() if any(c.channel == channel for c in r.channels))
-        click.echo(f"error: channel {channel} is not visible to the token (routes: {users or 'notices'}); "
-                   "add the integration to the channel", err=True)
-    if missing:
+    config, settings = _config_or_exit(), _relay().settings
+    checks = operations.check_config(config, settings)
+    _echo_checks(checks)
+    if online:
+        try:
+            checks = operations.check_copera(config, settings)
+        except OperationError as exc:
+            raise click.ClickException(str(exc)) from None
+        _echo_checks(checks)
+    if any(check.level == "error" for check in checks):
         sys.exit(1)
 
 
-def _client():
-
-    settings = _relay().settings
-    if settings.dry_run:
-        raise click.ClickException("COPERA_API_TOKEN is not set")
-    return CoperaClient(settings.copera_url, settings.copera_token)
+def _echo_checks(checks) -> None:
+    for check in checks:
+        click.echo(f"{check.level}: {check.text}", err=check.level != "ok")
 
 
 def _all_channels(query: str | None = None) -> dict[str, str]:
-    """{channel id: name} for every channel the token sees (all pages)."""
-
-    client, found, offset = _client(), {}, 0
     try:
-        while True:
-            page = client.list_channels(query=query, limit=100, offset=offset)
-            channels = page.get("channels") or []
-            found.update({c["_id"]: c.get("name", "") for c in channels if "_id" in c})
-            offset += len(channels)
-            if not channels or offset >= int(page.get("total") or 0):
-                return found
-    except CoperaError as exc:
-        raise click.ClickException(f"Copera refused the token or request: {exc}") from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot reach Copera at COPERA_API_URL: {exc}") from None
+        return operations.all_channels(_relay().settings, query)
+    except OperationError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("channels")
@@ -175,14 +131,10 @@ def channels_command(query: str | None):
 @with_appcontext
 def send_test_command(route_name: str):
     """Post a test message to the route's first channel, right now, and report Copera's answer."""
-    config = _config_or_exit()
-    route = config.routes.get(route_name)
-    if route is None:
-        raise click.ClickException(f"no route named {route_name!r}; see `flask --app bot routes`")
-    channel = route.channels[0].channel
-    message = render(Message(title=f"Copera Relay test for route {route_name}", severity="success",
-                             body=[f"Source `{route.source.name}`; webhooks go to `/hooks/{route_name}`."]))
-    result = _client().send_message(channel, message, route.sender_name)
+    try:
+        channel, result = operations.send_test(_config_or_exit(), _relay().settings, route_name)
+    except OperationError as exc:
+        raise click.ClickException(str(exc)) from None
     if result.outcome != "ok":
         raise click.ClickException(f"Copera answered {result.status}: {result.reason}")
     click.echo(f"ok: posted to channel {channel} (Copera answered {result.status})")
@@ -190,10 +142,11 @@ def send_test_command(route_name: str):
 
 @click.command("routes")
 @with_appcontext
-@click.option("--base-url", default="https://<host>", show_default=True, help="Public URL of the relay.")
-def routes_command(base_url: str):
+@click.option("--base-url", help="Public URL of the relay.  [default: PUBLIC_URL, else https://<host>]")
+def routes_command(base_url: str | None):
     """Table of configured routes and the URL each sender must call."""
     config = _config_or_exit()
+    base_url = base_url or _relay().settings.public_url or "https://<host>"
     click.echo(f"{'route':20} {'source':16} {'channels':28} url")
     for name, route in config.routes.items():
         channels = ",".join(r.channel for r in route.channels)
@@ -230,15 +183,16 @@ def replay_command(ids, replay_all: bool):
     if not ids and not replay_all:
         raise click.UsageError("give one or more ids, or --all")
     connection = _redis_or_exit()
-    failed = FailedList(connection)
-    targets = failed.ids() if replay_all else list(ids)
-    replayed, missing = failed.replay(targets, Outbox(connection), Enqueuer(connection).requeue)
-    for item_id in missing:
+    targets = FailedList(connection).ids() if replay_all else list(ids)
+    if len(targets) > operations.REPLAY_BATCH:
+        with click.progressbar(length=len(targets), label="replaying", file=sys.stderr) as bar:
+            done = operations.replay(connection, targets, bar.update)
+    else:
+        done = operations.replay(connection, targets)
+    for item_id in done.missing:
         click.echo(f"no failed message with id {item_id}", err=True)
-    webhooks = sum(1 for e in replayed if e.get("kind") == "webhook")
-    click.echo(f"queued {len(replayed) - webhooks} message(s) again"
-               + (f" and {webhooks} webhook(s) for formatting" if webhooks else ""))
-    if missing:
+    click.echo(done.summary())
+    if done.missing:
         sys.exit(1)
 
 

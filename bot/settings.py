@@ -58,6 +58,8 @@ class Settings:
     rq_scheduler: bool
     rq_maintenance_seconds: int
     redis_tls_verify: bool
+    secret_key: str | None = None
+    public_url: str | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -84,4 +86,6 @@ class Settings:
             rq_scheduler=_flag(env, "RELAY_RQ_SCHEDULER", True),
             rq_maintenance_seconds=_int(env, "RELAY_RQ_MAINTENANCE_SECONDS", 15),
             redis_tls_verify=_flag(env, "REDIS_TLS_VERIFY", False),
+            secret_key=(env.get("RELAY_SECRET_KEY") or "").strip() or None,
+            public_url=(env.get("PUBLIC_URL") or "").strip().rstrip("/") or None,
         )

@@ -98,6 +98,10 @@ class FailedList:
             return []
         return [json.loads(raw) for raw in self.redis.hmget(FAILED, ids) if raw]
 
+    def get(self, item_id: str) -> dict | None:
+        raw = self.redis.hget(FAILED, item_id)
+        return json.loads(raw) if raw else None
+
     def count(self) -> int:
         return int(self.redis.zcard(FAILED_INDEX))
 
