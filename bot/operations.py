@@ -144,11 +144,11 @@ class Replayed:
 
 
 def replay(connection, ids: list[str], progress: Callable[[int], None] | None = None,
-           batch: int = REPLAY_BATCH) -> Replayed:
+           batch: int | None = None) -> Replayed:
     """Queues failed entries again through `FailedList.replay`, `batch` entries per transaction, in
     the failed list's order; `progress(n)` is told after each batch how many ids it covered."""
     failed, outbox, enqueuer = FailedList(connection), Outbox(connection), Enqueuer(connection)
-    done = Replayed(missing=[])
+    done, batch = Replayed(missing=[]), batch or REPLAY_BATCH
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
         entries, missing = failed.replay(chunk, outbox, enqueuer.requeue)

@@ -204,3 +204,22 @@ def test_error_bodies_do_not_echo_credentials(make_relay, header):
     relay = make_relay({"gh": {"source": "github", "channel": CHANNEL, "secret": SECRET}, **ROUTES})
     r = relay.post("gh", b"{}", {header: f"sha256={SECRET}", "X-GitHub-Event": "push"})
     assert r.status_code == 401 and SECRET not in r.get_data(as_text=True)
+
+
+def test_replay_all_shows_progress_on_a_long_list_and_keeps_the_order(make_relay, copera, monkeypatch):
+    from bot import operations
+    from bot.store.failed import FailedList
+
+    relay = make_relay(ROUTES)
+    copera.forbidden = {CHANNEL}
+    for i in range(5):
+        relay.post("ops", {"message": f"evt-{i}"}, BEARER)
+        relay.work()
+    copera.forbidden = set()
+    monkeypatch.setattr(operations, "REPLAY_BATCH", 2)
+    result = relay.app.test_cli_runner().invoke(args=["replay", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "replaying" in result.output and "queued 5 message(s) again" in result.output
+    assert FailedList(relay.redis).count() == 0
+    relay.work()
+    assert re.findall(r"evt-\d", " ".join(copera.texts(CHANNEL))) == [f"evt-{i}" for i in range(5)]
