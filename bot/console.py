@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import redis
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -197,12 +198,30 @@ def _base_url() -> str:
 @bp.get("/routes")
 def routes():
     base = _base_url()
+    host = urlsplit(base).netloc
     shown = []
     for name, route in _relay().config.routes.items():
         url = f"{base}/hooks/{name}"
-        setup = route.source.setup.replace("https://<relay>/hooks/<route>", url).replace("<relay>", request.host)
-        shown.append({"name": name, "route": route, "url": url, "setup": setup})
+        setup = route.source.setup.replace("https://<relay>/hooks/<route>", url).replace("<relay>", host)
+        shown.append({"name": name, "route": route, "url": url, "setup": setup, "filters": _filters(route)})
     return render_template("console/routes.html", title="Routes", routes=shown)
+
+
+def _filters(route) -> list[str]:
+    shown = []
+    if route.events:
+        shown.append("events " + ", ".join(route.events))
+    if route.exclude_events:
+        shown.append("not " + ", ".join(route.exclude_events))
+    if route.branches:
+        shown.append("branches " + ", ".join(route.branches))
+    if route.min_severity:
+        shown.append(f"min severity {route.min_severity}")
+    if route.template:
+        shown.append("custom template")
+    if route.max_requests_per_minute:
+        shown.append(f"at most {route.max_requests_per_minute} requests/minute")
+    return shown
 
 
 @bp.post("/routes/<route_name>/test")

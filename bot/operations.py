@@ -87,7 +87,7 @@ class Check:
 
 def check_config(config: RelayConfig, settings: Settings) -> list[Check]:
     """What `check-config` reports without asking Copera: the routes file, weak secrets, dry run."""
-    checks = [Check("ok", f"{len(config.routes)} route(s) in {config.path}")]
+    checks = [Check("ok", f"{len(config.routes)} route(s) in {config.path or settings.config_path}")]
     for name, route in config.routes.items():
         if route.secret is None:
             checks.append(Check("warning", f"route {name} accepts unauthenticated requests (allow_unauthenticated)"))

@@ -1,5 +1,7 @@
 # Sourced by scripts/run and scripts/test: installs what the relay needs on a Debian/Ubuntu machine.
 # - redis-server from the distribution (apt), unless one is already on PATH;
+# - with INSTALL_CHROMIUM=1 (scripts/test), chromium and chromium-driver for the console's browser tests,
+#   unless both are already installed;
 # - a virtualenv in .venv with the pinned Python packages (re-installed when the requirements change).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,6 +12,12 @@ if ! command -v redis-server >/dev/null 2>&1; then
   echo "==> installing redis-server (apt)"
   need_root apt-get update -qq
   need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
+if [ "${INSTALL_CHROMIUM:-0}" = 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+  echo "==> installing chromium and chromium-driver (apt)"
+  need_root apt-get update -qq
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 PY=${PYTHON:-python3}
