@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ from bot.auth import same_secret
 from bot.enqueue import queue_depth
 from bot.operations import OperationError
 from bot.sources import SOURCES
-from bot.store import stats
+from bot.store import keys, stats
 from bot.store.failed import FailedList
 from bot.store.history import History
 from bot.store.outbox import Outbox
@@ -36,6 +37,9 @@ from bot.store.outbox import Outbox
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 
 SESSION_HOURS = 8
+# Failed sign-ins allowed per minute, across all clients (behind a PaaS router every client may share
+# one address): enough for typos, far too few to guess a token.
+SIGNIN_FAILURES_PER_MINUTE = 10
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # What intake records per request; their sum is what a route received.
@@ -144,7 +148,15 @@ def _redis_down(exc):
 def login():
     if request.method == "GET":
         return render_template("console/login.html", title="Sign in")
+    failures = keys.console_signin_failures(int(time.time() // 60))
+    if int(_relay().redis.get(failures) or 0) >= SIGNIN_FAILURES_PER_MINUTE:
+        return render_template("console/login.html", title="Sign in",
+                               error="Too many failed sign-ins; wait a minute and try again."), 429
     if not same_secret(request.form.get("token", ""), _relay().settings.admin_token):
+        pipe = _relay().redis.pipeline()
+        pipe.incr(failures)
+        pipe.expire(failures, 120)
+        pipe.execute()
         return render_template("console/login.html", title="Sign in",
                                error="That is not the relay's admin token."), 401
     # A new session on sign-in: whatever the cookie held before (a planted one included) is dropped.

@@ -75,6 +75,20 @@ def test_a_wrong_token_is_refused_and_starts_no_session(make_relay):
     assert client.get("/console/").status_code == 200
 
 
+def test_failed_sign_ins_are_limited_per_minute(make_relay):
+    from bot import console
+
+    client = make_relay(ROUTES, env=ENV).client
+    now = time.time()
+    if now % 60 > 55:  # the limit is per minute: start the test inside one
+        time.sleep(61 - now % 60)
+    for _ in range(console.SIGNIN_FAILURES_PER_MINUTE):
+        assert sign_in(client, "guess").status_code == 401
+    r = sign_in(client)
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.get_data(as_text=True)
+    assert client.get("/console/").status_code == 302
+
+
 def test_a_post_without_the_sessions_csrf_token_is_refused(make_relay):
     relay = make_relay(ROUTES, env=ENV)
     client = relay.client

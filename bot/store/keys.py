@@ -29,6 +29,7 @@ Intake and operations:
 - `seen:<route>:<sender's delivery key>`  redelivery window (value: delivery id, or a pending claim)
 - `intake-limit:<route>:<minute>`         per-route request budget
 - `authfail:<route>`                      failed signature checks, for the notice
+- `console-signin-failures:<minute>`      failed console sign-ins, for their limit
 - `notice:<kind>:<route>:<channel>`       a notice was said this hour
 - `rl:<token hash>:tat`, `rl:<token hash>:pause`  the shared Copera rate limiter
 - `alive:<worker>`, `stuck-since:<job id>` dead-worker job recovery
@@ -95,6 +96,10 @@ def intake_limit(route: str, minute: int) -> str:
 
 def auth_failures(route: str) -> str:
     return f"{PREFIX}authfail:{route}"
+
+
+def console_signin_failures(minute: int) -> str:
+    return f"{PREFIX}console-signin-failures:{minute}"
 
 
 def notice(kind: str, route: str, channel: str | None) -> str:
