@@ -40,15 +40,16 @@ SESSION_HOURS = 8
 # Failed sign-ins allowed per minute, across all clients (behind a PaaS router every client may share
 # one address): enough for typos, far too few to guess a token.
 SIGNIN_FAILURES_PER_MINUTE = 10
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # What intake records per request; their sum is what a route received.
 INTAKE_OUTCOMES = ("queued", "duplicate", "ignored", "invalid", "unauthorized")
 COLUMNS = ("received", "queued", "ignored", "invalid", "unauthorized", "posted", "retrying", "failed")
 NAV = [("console.overview", "Overview"), ("console.routes", "Routes"), ("console.preview", "Preview"),
        ("console.deliveries", "Deliveries"), ("console.failed", "Failed"), ("console.config_check", "Config")]
-# Messages are rendered as CommonMark with raw HTML off: a payload's `<script>` shows as text.
-_markdown = MarkdownIt("commonmark", {"html": False})
+# Messages are rendered as CommonMark with raw HTML off: a payload's `<script>` shows as text. Images
+# are off too: an image in a message would be fetched from its sender's host by the operator's browser.
+_markdown = MarkdownIt("commonmark", {"html": False}).disable("image")
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -117,7 +118,7 @@ def _headers(response):
 
 @bp.context_processor
 def _template_helpers():
-    return {"csrf_token": _csrf_token, "nav": NAV, "utc": _utc, "markdown_html": _markdown_html,
+    return {"csrf_token": _csrf_token, "nav": NAV, "utc": _utc, "markdown_html": message_html,
             "dry_run": _relay().settings.dry_run}
 
 
@@ -127,7 +128,8 @@ def _utc(timestamp) -> str:
     return dt.datetime.fromtimestamp(float(timestamp), dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _markdown_html(text: str) -> Markup:
+def message_html(text: str) -> Markup:
+    """A message's markdown as HTML for the console's pages."""
     return Markup(_markdown.render(text or ""))
 
 
