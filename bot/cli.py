@@ -178,7 +178,7 @@ def send_test_command(route_name: str):
     config = _config_or_exit()
     route = config.routes.get(route_name)
     if route is None:
-        raise click.ClickException(f"no route named {route_name!r}; see `flask --app bot routes`")
+        raise click.ClickException(f"no route named {route_name!r}; see `flask --app bot hooks`")
     channel = route.channels[0].channel
     message = render(Message(title=f"Copera Relay test for route {route_name}", severity="success",
                              body=[f"Source `{route.source.name}`; webhooks go to `/hooks/{route_name}`."]))
@@ -188,10 +188,11 @@ def send_test_command(route_name: str):
     click.echo(f"ok: posted to channel {channel} (Copera answered {result.status})")
 
 
-@click.command("routes")
+# Not `routes`: Flask's own `routes` command (the URL map) takes that name before the app's commands.
+@click.command("hooks")
 @with_appcontext
 @click.option("--base-url", default="https://<host>", show_default=True, help="Public URL of the relay.")
-def routes_command(base_url: str):
+def hooks_command(base_url: str):
     """Table of configured routes and the URL each sender must call."""
     config = _config_or_exit()
     click.echo(f"{'route':20} {'source':16} {'channels':28} url")
@@ -309,7 +310,7 @@ def stats_command():
 
 
 def init_app(app) -> None:
-    for command in (sources_command, preview_command, check_config_command, routes_command, channels_command,
+    for command in (sources_command, preview_command, check_config_command, hooks_command, channels_command,
                     send_test_command, deliveries_command, stats_command, failed_command, replay_command,
                     escalations_command):
         app.cli.add_command(command)
