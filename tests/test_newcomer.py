@@ -44,3 +44,17 @@ def test_hooks_lists_each_route_url_through_the_flask_command(workdir, redis_url
     assert result.returncode == 0, result.stderr
     row = result.stdout.splitlines()[1].split()
     assert row == ["demo", "generic", CHANNEL, "https://relay.example.test/hooks/demo"]
+
+
+def test_a_json_body_sent_as_a_form_is_read_as_json(make_relay, copera):
+    """curl -d without -H 'Content-Type: application/json', as the README's script example once was."""
+    relay = make_relay({"scripts": {"source": "generic", "channel": CHANNEL, "secret": SECRET}})
+    form = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/x-www-form-urlencoded"}
+    answer = relay.client.post("/hooks/scripts", data=b'{"message": "Backup finished", "level": "success"}',
+                               headers=form)
+    assert answer.status_code == 202, answer.json
+    relay.work()
+    assert [m["message"] for m in copera.messages] == ["✅ **Backup finished**"]
+    refused = relay.client.post("/hooks/scripts", data=b"message=hello", headers=form)
+    assert refused.status_code == 400
+    assert "Content-Type: application/json" in refused.json["message"]
