@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.datastructures import Headers
 
-from bot.config import ConfigError
+from bot.config import ConfigError, load_config
 from bot.copera_client import CoperaClient, CoperaError
 from bot.enqueue import Enqueuer, queue_depth
 from bot.lifecycle import clock
@@ -38,12 +38,23 @@ def _config_or_exit():
         raise click.ClickException(f"invalid routes file: {exc}") from None
 
 
-def _redis_or_exit():
-    connection = _relay().redis
+def _readonly_config():
+    """The routes for commands that only show what the relay did: webhook secrets may be unset
+    (an operator's terminal need not hold them)."""
     try:
+        return load_config(_relay().settings.config_path, secrets_needed=False)
+    except ConfigError as exc:
+        raise click.ClickException(f"invalid routes file: {exc}") from None
+
+
+def _redis_or_exit():
+    settings = _relay().settings
+    try:
+        connection = _relay().redis  # a single-connection client connects as it is made
         connection.ping()
     except redis.RedisError as exc:
-        raise click.ClickException(f"cannot reach Redis at REDIS_URL: {exc}") from None
+        origin = f" (from {settings.env_file}, written by scripts/run)" if settings.env_file else ""
+        raise click.ClickException(f"cannot reach Redis at REDIS_URL={settings.redis_url}{origin}: {exc}") from None
     return connection
 
 
@@ -194,7 +205,7 @@ def send_test_command(route_name: str):
 @click.option("--base-url", default="https://<host>", show_default=True, help="Public URL of the relay.")
 def hooks_command(base_url: str):
     """Table of configured routes and the URL each sender must call."""
-    config = _config_or_exit()
+    config = _readonly_config()
     click.echo(f"{'route':20} {'source':16} {'channels':28} url")
     for name, route in config.routes.items():
         channels = ",".join(r.channel for r in route.channels)
@@ -253,7 +264,7 @@ def deliveries_command(route_name: str | None, limit: int, as_json: bool):
     import datetime as dt
 
 
-    config = _config_or_exit()
+    config = _readonly_config()
     if route_name and route_name not in config.routes:
         raise click.ClickException(f"no route named {route_name!r}")
     entries = History(_redis_or_exit()).recent(route_name, list(config.routes), limit)
@@ -296,9 +307,9 @@ def stats_command():
 
     connection = _redis_or_exit()
     data = stats.last_hour(connection)["routes"]
-    columns = ["queued", "duplicate", "ignored", "invalid", "unauthorized", "posted", "retrying", "failed"]
+    columns = ["queued", "duplicate", "ignored", "invalid", "unauthorized", "posted", "dry_run", "retrying", "failed"]
     click.echo(f"{'route (last hour)':20} " + " ".join(f"{c:>12}" for c in columns))
-    for route in sorted(set(data) | set(_config_or_exit().routes)):
+    for route in sorted(set(data) | set(_readonly_config().routes)):
         counts = data.get(route, {})
         click.echo(f"{route[:20]:20} " + " ".join(f"{counts.get(c, 0):>12}" for c in columns))
     waiting, oldest = Outbox(connection).backlog()

@@ -241,18 +241,22 @@ class RelayConfig:
     path: str | None = None
 
 
-def expand_env(value, environ, path: str = ""):
-    """Expands `${VAR}` in every string of a parsed YAML document."""
+def expand_env(value, environ, path: str = "", missing: list | None = None):
+    """Expands `${VAR}` in every string of a parsed YAML document. A variable that is not set is
+    left as written and noted in `missing` as (field path, name); without `missing`, an error."""
     if isinstance(value, dict):
-        return {k: expand_env(v, environ, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {k: expand_env(v, environ, f"{path}.{k}" if path else str(k), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand_env(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [expand_env(v, environ, f"{path}[{i}]", missing) for i, v in enumerate(value)]
     if isinstance(value, str):
 
         def repl(m):
-            if m.group(1) not in environ:
+            if m.group(1) in environ:
+                return environ[m.group(1)]
+            if missing is None:
                 raise ConfigError(f"{_where(path)}: environment variable {m.group(1)} is not set")
-            return environ[m.group(1)]
+            missing.append((path, m.group(1)))
+            return m.group(0)
 
         return _VAR.sub(repl, value)
     return value
@@ -277,12 +281,19 @@ def _field_errors(errors, prefix: str = ""):
             yield name, "; ".join(str(v) for v in value)
 
 
-def parse_config(data, environ=None, path: str | None = None) -> RelayConfig:
-    """Validates a parsed routes document; raises ConfigError naming the route and field."""
+def parse_config(data, environ=None, path: str | None = None, secrets_needed: bool = True) -> RelayConfig:
+    """Validates a parsed routes document; raises ConfigError naming the route and field, and every
+    variable that is not set at once. Without `secrets_needed` (commands that only read what the
+    relay did), a `secret` whose variable is not set is kept as written: such routes authenticate
+    nothing and must never serve a request."""
     environ = os.environ if environ is None else environ
     if not isinstance(data, dict):
         raise ConfigError("the routes file must be a mapping with a 'routes:' key")
-    data = expand_env(data, environ)
+    missing: list[tuple[str, str]] = []
+    data = expand_env(data, environ, missing=missing)
+    missing = [(f, name) for f, name in missing if secrets_needed or not f.endswith(".secret")]
+    if missing:
+        raise ConfigError("; ".join(f"{_where(f)}: environment variable {name} is not set" for f, name in missing))
     try:
         top = FileSchema().load(data)
     except ValidationError as exc:
@@ -342,8 +353,8 @@ def _build_route(name: str, r: dict) -> Route:
     )
 
 
-def load_config(path: str, environ=None) -> RelayConfig:
-    """Reads and validates the routes file at `path`."""
+def load_config(path: str, environ=None, secrets_needed: bool = True) -> RelayConfig:
+    """Reads and validates the routes file at `path` (see `parse_config` for `secrets_needed`)."""
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
@@ -351,7 +362,7 @@ def load_config(path: str, environ=None) -> RelayConfig:
         raise ConfigError(f"routes file {path} not found (set RELAY_CONFIG, or copy relay.example.yml)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"routes file {path} is not valid YAML: {exc}") from None
-    return parse_config(data, environ, path)
+    return parse_config(data, environ, path, secrets_needed)
 
 
 class ConfigWatcher:

@@ -3,6 +3,7 @@ them, in a directory of their own with its own relay.yml."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +59,37 @@ def test_a_json_body_sent_as_a_form_is_read_as_json(make_relay, copera):
     refused = relay.client.post("/hooks/scripts", data=b"message=hello", headers=form)
     assert refused.status_code == 400
     assert "Content-Type: application/json" in refused.json["message"]
+
+
+def test_read_only_commands_need_no_webhook_secret_and_find_scripts_run_redis(workdir, redis_url):
+    (workdir / ".run").mkdir()
+    (workdir / ".run" / "env").write_text(f"# written by scripts/run\nREDIS_URL={redis_url}\n")
+    for command in (["stats"], ["deliveries"], ["deliveries", "demo"], ["failed"], ["hooks"]):
+        result = flask(*command, cwd=workdir)
+        assert result.returncode == 0, (command, result.stderr)
+    assert "demo" in flask("stats", cwd=workdir).stdout
+    # A variable set in the environment wins over the file, and the error says which Redis it tried.
+    elsewhere = flask("stats", cwd=workdir, env={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert elsewhere.returncode == 1 and "REDIS_URL=redis://127.0.0.1:1/0:" in elsewhere.stderr
+    (workdir / ".run" / "env").write_text("REDIS_URL=redis://127.0.0.1:1/0\n")
+    stale = flask("failed", cwd=workdir)
+    assert "(from .run/env, written by scripts/run)" in stale.stderr
+    # Commands that act for a route still need its secret.
+    assert "environment variable DEMO_SECRET is not set" in flask("send-test", "demo", cwd=workdir).stderr
+
+
+def test_a_dry_run_is_recorded_as_dry_run_not_as_posted(make_relay, copera, caplog):
+    relay = make_relay({"demo": {"source": "generic", "channel": CHANNEL, "secret": SECRET}}, dry_run=True)
+    assert relay.post("demo", {"message": "hello"}, {"Authorization": f"Bearer {SECRET}"}).status_code == 202
+    with caplog.at_level("INFO", logger="relay.delivery"):
+        relay.work()
+    assert copera.messages == []
+    assert [r.getMessage() for r in caplog.records if r.name == "relay.delivery"] == [
+        "dry run: would post", "dry run: not sent"]
+    runner = relay.app.test_cli_runner()
+    [row] = json.loads(runner.invoke(args=["deliveries", "demo", "--json"]).output)
+    assert (row["outcome"], row["copera_status"], row["text"]) == ("dry_run", "-", "🔵 **hello**")
+    table = runner.invoke(args=["stats"]).output.splitlines()
+    counts = dict(zip(table[0].split()[3:], next(r for r in table if r.startswith("demo ")).split()[1:], strict=True))
+    assert (counts["queued"], counts["posted"], counts["dry_run"]) == ("1", "0", "1")
+    assert "relay_messages_posted_total{" not in relay.client.get("/metrics").get_data(as_text=True)

@@ -106,7 +106,8 @@ class History:
     def delivery(self, items: list[OutboxItem], outcome: str, result, client=None) -> None:
         """Records the result of one post (which may carry several webhooks, as a digest); with
         `client` (a transaction pipeline), as part of the caller's transaction."""
-        status = str(result.status) if result.status is not None else "none"
+        # "none": Copera did not answer; "-": nothing was asked of it (dry run).
+        status = str(result.status) if result.status is not None else ("-" if outcome == "dry_run" else "none")
         now = time.time()
         pipe = client if client is not None else self.redis.pipeline(transaction=False)
         for delivery_id in {i.delivery_id for i in items}:
