@@ -41,6 +41,8 @@ def _config_or_exit():
 def _readonly_config():
     """The routes for commands that only show what the relay did: webhook secrets may be unset
     (an operator's terminal need not hold them)."""
+    if _relay().routes.fixed is not None:  # an app built with its routes (tests, tools)
+        return _relay().routes.fixed
     try:
         return load_config(_relay().settings.config_path, secrets_needed=False)
     except ConfigError as exc:
@@ -228,25 +230,31 @@ def failed_command(limit: int, as_json: bool):
         return
     for e in entries:
         where = f"channel={e['channel']}" if e.get("channel") else "webhook (not formatted)"
-        click.echo(f"{e['id']}  route={e['route']} {where} status={e.get('copera_status')} "
+        click.echo(f"{e['delivery_id']}  route={e['route']} {where} status={e.get('copera_status')} "
                    f"reason={e.get('reason')!r}")
 
 
 @click.command("replay")
 @with_appcontext
 @click.argument("ids", nargs=-1)
+@click.option("--route", "route_name", help="Replay every failed message of this route.")
 @click.option("--all", "replay_all", is_flag=True, help="Replay every failed message.")
-def replay_command(ids, replay_all: bool):
-    """Queue failed messages again (by id, or --all); the worker sends them in order."""
+def replay_command(ids, route_name: str | None, replay_all: bool):
+    """Queue failed messages again, in order: by delivery id (what the sender was answered, and what
+    `failed` shows), every one of a route (--route), or all (--all)."""
 
-    if not ids and not replay_all:
-        raise click.UsageError("give one or more ids, or --all")
+    if not ids and not route_name and not replay_all:
+        raise click.UsageError("give one or more delivery ids, --route NAME, or --all")
     connection = _redis_or_exit()
     failed = FailedList(connection)
-    targets = failed.ids() if replay_all else list(ids)
-    replayed, missing = failed.replay(targets, Outbox(connection), Enqueuer(connection).requeue)
-    for item_id in missing:
-        click.echo(f"no failed message with id {item_id}", err=True)
+    targets = failed.ids() if replay_all else failed.find(list(ids), route_name)
+    replayed, _ = failed.replay(targets, Outbox(connection), Enqueuer(connection).requeue)
+    found = {key for e in replayed for key in (e["id"], e.get("delivery_id"))}
+    missing = [key for key in ids if key not in found]
+    for key in missing:
+        click.echo(f"no failed message with delivery id {key}", err=True)
+    if route_name and not replayed:
+        click.echo(f"no failed message for route {route_name}", err=True)
     webhooks = sum(1 for e in replayed if e.get("kind") == "webhook")
     click.echo(f"queued {len(replayed) - webhooks} message(s) again"
                + (f" and {webhooks} webhook(s) for formatting" if webhooks else ""))
@@ -255,30 +263,34 @@ def replay_command(ids, replay_all: bool):
 
 
 @click.command("deliveries")
-@click.argument("route_name", required=False)
+@click.argument("route_or_id", required=False)
 @click.option("--limit", default=20, show_default=True, help="How many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output, with the rendered messages.")
 @with_appcontext
-def deliveries_command(route_name: str | None, limit: int, as_json: bool):
-    """Recent webhooks per route: when, event, outcome, Copera status, attempts."""
+def deliveries_command(route_or_id: str | None, limit: int, as_json: bool):
+    """Recent webhooks, of every route or one, or one webhook by the delivery id its sender was
+    answered: when, event, outcome, Copera status, attempts, delivery id."""
     import datetime as dt
 
-
     config = _readonly_config()
-    if route_name and route_name not in config.routes:
-        raise click.ClickException(f"no route named {route_name!r}")
-    entries = History(_redis_or_exit()).recent(route_name, list(config.routes), limit)
+    history = History(_redis_or_exit())
+    if route_or_id and route_or_id not in config.routes:
+        entries = history.get([route_or_id])
+        if not entries:
+            raise click.ClickException(f"no route named {route_or_id!r}, and no delivery with that id")
+    else:
+        entries = history.recent(route_or_id, list(config.routes), limit)
     if as_json:
         click.echo(json.dumps(entries, indent=1))
         return
     if not entries:
         click.echo("no deliveries recorded yet")
         return
-    click.echo(f"{'received (UTC)':19}  {'route':16} {'event':22} {'outcome':16} {'copera':6} tries")
+    click.echo(f"{'received (UTC)':19}  {'route':16} {'event':22} {'outcome':16} {'copera':6} {'tries':5} delivery id")
     for e in entries:
         when = dt.datetime.fromtimestamp(e["received_at"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         click.echo(f"{when:19}  {e['route'][:16]:16} {e['event'][:22]:22} {e.get('outcome', '')[:16]:16} "
-                   f"{e.get('copera_status', '-') or '-':6} {e['attempts']}")
+                   f"{e.get('copera_status', '-') or '-':6} {e['attempts']:<5} {e['delivery_id']}")
 
 
 @click.command("escalations")

@@ -93,3 +93,34 @@ def test_a_dry_run_is_recorded_as_dry_run_not_as_posted(make_relay, copera, capl
     counts = dict(zip(table[0].split()[3:], next(r for r in table if r.startswith("demo ")).split()[1:], strict=True))
     assert (counts["queued"], counts["posted"], counts["dry_run"]) == ("1", "0", "1")
     assert "relay_messages_posted_total{" not in relay.client.get("/metrics").get_data(as_text=True)
+
+
+def test_the_senders_delivery_id_finds_the_webhook_everywhere(make_relay, copera):
+    admin = {"Authorization": "Bearer admin-token-0123456789"}
+    relay = make_relay({"demo": {"source": "generic", "channel": CHANNEL, "secret": SECRET}},
+                       env={"RELAY_ADMIN_TOKEN": "admin-token-0123456789"})
+    copera.forbidden = {CHANNEL}
+    sent = [relay.post("demo", {"message": f"m{i}"}, {"Authorization": f"Bearer {SECRET}"}).json["delivery_id"]
+            for i in range(3)]
+    relay.work()
+    runner = relay.app.test_cli_runner()
+    listing = runner.invoke(args=["failed"]).output.splitlines()
+    assert sorted(line.split()[0] for line in listing) == sorted(sent)
+    one = runner.invoke(args=["deliveries", sent[0]]).output.splitlines()
+    assert len(one) == 2 and one[1].split()[-1] == sent[0] and " failed " in one[1]
+    assert [d["delivery_id"] for d in relay.client.get(f"/admin/deliveries?delivery_id={sent[1]}",
+                                                       headers=admin).json["deliveries"]] == [sent[1]]
+    picked = relay.client.get(f"/admin/failed?delivery_id={sent[1]}", headers=admin).json
+    assert [e["delivery_id"] for e in picked["failed"]] == [sent[1]] and picked["count"] == 3
+    copera.forbidden = set()
+    replay = runner.invoke(args=["replay", sent[0]])
+    assert replay.exit_code == 0 and "queued 1 message(s) again" in replay.output, replay.output
+    relay.work()
+    assert [m["message"] for m in copera.messages] == ["🔵 **m0**"]
+    replay = runner.invoke(args=["replay", "--route", "demo"])
+    assert replay.exit_code == 0 and "queued 2 message(s) again" in replay.output
+    relay.work()
+    assert len(copera.messages) == 2 and "**m1**" in copera.messages[1]["message"]  # one digest of two
+    assert "**m2**" in copera.messages[1]["message"]
+    missing = runner.invoke(args=["replay", sent[0]])
+    assert missing.exit_code == 1 and f"no failed message with delivery id {sent[0]}" in missing.output

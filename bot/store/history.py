@@ -140,6 +140,10 @@ class History:
         ids: list[str] = []
         for name in [route] if route else routes:
             ids += [i.decode() for i in self.redis.lrange(_list_key(name), 0, limit - 1)]
+        return self.get(ids)[:limit]
+
+    def get(self, ids: list[str]) -> list[dict]:
+        """The stories of these delivery ids that are still kept, newest first."""
         pipe = self.redis.pipeline(transaction=False)
         for delivery_id in ids:
             pipe.hgetall(_key(delivery_id))
@@ -152,4 +156,4 @@ class History:
                 entry["channels"] = json.loads(entry.get("channels") or "[]")
                 entries.append(entry)
         entries.sort(key=lambda e: e["received_at"], reverse=True)
-        return entries[:limit]
+        return entries
