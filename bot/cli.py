@@ -319,11 +319,14 @@ def stats_command():
 
     connection = _redis_or_exit()
     data = stats.last_hour(connection)["routes"]
-    columns = ["queued", "duplicate", "ignored", "invalid", "unauthorized", "posted", "dry_run", "retrying", "failed"]
+    # Webhooks (queued … unauthorized) and messages (posted, dry_run, failed) are each counted once;
+    # post_attempts_failed counts every post Copera did not accept, retries included.
+    columns = ["queued", "duplicate", "ignored", "invalid", "unauthorized", "posted", "dry_run", "failed",
+               "post_attempts_failed"]
     click.echo(f"{'route (last hour)':20} " + " ".join(f"{c:>12}" for c in columns))
     for route in sorted(set(data) | set(_readonly_config().routes)):
         counts = data.get(route, {})
-        click.echo(f"{route[:20]:20} " + " ".join(f"{counts.get(c, 0):>12}" for c in columns))
+        click.echo(f"{route[:20]:20} " + " ".join(f"{counts.get(c, 0):>{max(12, len(c))}}" for c in columns))
     waiting, oldest = Outbox(connection).backlog()
     failed = FailedList(connection)
     dropped = failed.dropped()

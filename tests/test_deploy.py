@@ -300,7 +300,7 @@ METRICS = {
     "relay_webhooks_received_total", "relay_intake_seconds_bucket", "relay_messages_posted_total",
     "relay_messages_failed_total", "relay_delivery_retries_total", "relay_queue_depth", "relay_outbox_depth",
     "relay_oldest_pending_seconds", "relay_failed_messages", "relay_ratelimiter_waits_total", "relay_digests_total",
-    "relay_digest_events_total",
+    "relay_digest_events_total", "relay_post_attempts_failed_total",
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHANNEL
+from tests.conftest import CHANNEL, OTHER_CHANNEL
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "demo-secret-for-tests-0123"
@@ -124,3 +124,27 @@ def test_the_senders_delivery_id_finds_the_webhook_everywhere(make_relay, copera
     assert "**m2**" in copera.messages[1]["message"]
     missing = runner.invoke(args=["replay", sent[0]])
     assert missing.exit_code == 1 and f"no failed message with delivery id {sent[0]}" in missing.output
+
+
+def test_each_message_counts_once_and_attempts_are_counted_as_attempts(make_relay, copera):
+    """The issue's case: a 403 (which also raises a notice), a replay that fails again, a replay that posts."""
+    relay = make_relay({"demo": {"source": "generic", "channel": CHANNEL, "secret": SECRET}},
+                       extra={"notices_channel": OTHER_CHANNEL})
+    copera.forbidden = {CHANNEL}
+    delivery_id = relay.post("demo", {"message": "m"}, {"Authorization": f"Bearer {SECRET}"}).json["delivery_id"]
+    relay.work()
+    runner = relay.app.test_cli_runner()
+    assert "queued 1 message(s)" in runner.invoke(args=["replay", delivery_id]).output
+    relay.work()
+    copera.forbidden = set()
+    assert "queued 1 message(s)" in runner.invoke(args=["replay", delivery_id]).output
+    relay.work()
+    assert [m["channel"] for m in copera.messages] == [OTHER_CHANNEL, CHANNEL]  # the notice, then the message
+    table = runner.invoke(args=["stats"]).output.splitlines()
+    counts = dict(zip(table[0].split()[3:], next(r for r in table if r.startswith("demo ")).split()[1:], strict=True))
+    assert counts == {"queued": "1", "duplicate": "0", "ignored": "0", "invalid": "0", "unauthorized": "0",
+                      "posted": "1", "dry_run": "0", "failed": "1", "post_attempts_failed": "2"}
+    metrics = relay.client.get("/metrics").get_data(as_text=True)
+    assert 'relay_messages_posted_total{route="demo",status="204"} 1.0' in metrics
+    assert 'relay_messages_failed_total{route="demo",status="403"} 1.0' in metrics
+    assert 'relay_post_attempts_failed_total{route="demo",status="403"} 2.0' in metrics

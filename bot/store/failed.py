@@ -138,7 +138,7 @@ class FailedList:
                     if not entries:
                         return [], missing
                     now = time.time()
-                    messages = [replace(OutboxItem.from_dict(e), accepted_at=now, score=now)
+                    messages = [replace(OutboxItem.from_dict(e), accepted_at=now, score=now, replayed=True)
                                 for e in entries if e.get("kind") != "webhook"]
                     pipe.multi()
                     if messages:
