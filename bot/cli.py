@@ -75,34 +75,57 @@ def sources_command(as_json: bool):
 
 
 @click.command("preview")
-@click.argument("source")
+@click.argument("source_or_route")
 @click.argument("payload_file", type=click.File("rb"))
 @click.option("--event", help="Event name, for senders that name it in a header (e.g. push for GitHub).")
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="Extra request header.")
 @click.option("--form", is_flag=True, help="The file is a form-encoded body.")
-def preview_command(source: str, payload_file, event: str | None, headers, form: bool):
-    """Print the message(s) a payload would produce, without queueing or sending anything."""
-    src = SOURCES.get(source)
-    if src is None:
-        raise click.ClickException(f"unknown source {source!r}; see `flask --app bot sources`")
+@with_appcontext
+def preview_command(source_or_route: str, payload_file, event: str | None, headers, form: bool):
+    """Print the message(s) a payload would produce, without queueing or sending anything. Given a
+    route of the routes file, its filters, channel rules and template apply too."""
+    route = None
+    if source_or_route not in SOURCES:
+        route = _readonly_config().routes.get(source_or_route)
+        if route is None:
+            raise click.ClickException(f"no source or route named {source_or_route!r}; see "
+                                       "`flask --app bot sources` and `flask --app bot hooks`")
+    src = route.source if route else SOURCES[source_or_route]
     hdrs = [tuple(h.split(":", 1)) for h in headers if ":" in h]
+    hint = ""
+    if src.event_header and not event and not any(n.strip().lower() == src.event_header.lower() for n, _ in hdrs):
+        hint = (f"\n{src.name} names the event in the {src.event_header} header: pass --event, one of "
+                f"{', '.join(sorted(src.events))}")
     if event and src.event_header:
         hdrs.append((src.event_header, event))
     ctype = "application/x-www-form-urlencoded" if form else "application/json"
     try:
-        incoming = src.receive(payload_file.read(), ctype, Headers(hdrs))
+        incoming = src.receive(payload_file.read(), ctype, Headers(hdrs),
+                               screen=route.event_filter_reason if route else None)
+        reason = route.branch_filter_reason(incoming.branch) if route else None
+        if reason:
+            raise Ignored(reason)
     except Ignored as exc:
-        click.echo(f"ignored: {exc.reason}")
+        click.echo(f"ignored: {exc.reason}{hint}")
         return
     except PayloadError as exc:
-        raise click.ClickException(f"invalid payload: {exc.message} {json.dumps(exc.details)}") from None
+        raise click.ClickException(f"invalid payload: {exc.message} {json.dumps(exc.details)}{hint}") from None
     messages = src.format(incoming.event, incoming.payload)
     if not messages:
         click.echo(f"event {incoming.event}: nothing to post")
+    envelope = {"payload": incoming.payload, "event": incoming.event, "source": src.name}
     for i, message in enumerate(messages):
         if i:
             click.echo("\n" + "-" * 60 + "\n")
-        click.echo(render(message))
+        if route is None:
+            click.echo(render(message))
+            continue
+        why = route.filter_reason(message) or (None if route.destinations(message) else
+                                               "no channel rule matches the message")
+        if why:
+            click.echo(f"nothing to post: {why}")
+        else:
+            click.echo(f"to channel {route.destinations(message)[0]}:\n{route.render_text(message, envelope)}")
 
 
 @click.command("check-config")
@@ -113,6 +136,10 @@ def check_config_command(online: bool):
     config = _config_or_exit()
     settings = _relay().settings
     click.echo(f"ok: {len(config.routes)} route(s) in {config.path}")
+    for route in config.routes.values():
+        click.echo("\n".join(route.summary()))
+    if config.notices_channel:
+        click.echo(f"notices go to channel {config.notices_channel}")
     for name, route in config.routes.items():
         if route.secret is None:
             click.echo(f"warning: route {name} accepts unauthenticated requests (allow_unauthenticated)", err=True)

@@ -27,7 +27,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from bot import logs
 from bot.auth import SecretError, Unauthenticated
-from bot.message import SEVERITIES, Message, rank
+from bot.message import SEVERITIES, Message, rank, render
 from bot.sources import SOURCES
 from bot.sources.base import Source
 from bot.templates import Template, TemplateError
@@ -226,6 +226,32 @@ class Route:
             return None
         return self.branch_filter_reason(message.branch)
 
+    def render_text(self, message: Message, envelope: dict) -> str:
+        """The text posted for `message`: the route's template, or the built-in format (also when
+        the template fails at run time, which is logged)."""
+        if self.template is None:
+            return render(message)
+        context = {"payload": envelope["payload"], "event": envelope["event"], "source": envelope["source"],
+                   "route": self.name, "message": {"title": message.title, "url": message.url,
+                                                   "severity": message.severity, **message.routing_facts()}}
+        try:
+            return self.template.render(context)
+        except TemplateError as exc:
+            log.error("route template failed; using the default format", extra={"route": self.name, "error": str(exc)})
+            return render(message)
+
+    def summary(self) -> list[str]:
+        """What `check-config` says about the route: source, channel(s), URL path, filters."""
+        channels = ", ".join(rule.channel + "".join(f" when {k}={v}" for k, v in rule.when.items())
+                             for rule in self.channels)
+        filters = [f"{name} {', '.join(values)}" for name, values in (
+            ("events", self.events), ("exclude_events", self.exclude_events), ("branches", self.branches)) if values]
+        if self.min_severity:
+            filters.append(f"min_severity {self.min_severity}")
+        return [f"route {self.name}: source {self.source.name}, POST /hooks/{self.name}",
+                f"  channel{'s' if len(self.channels) > 1 else ''}: {channels}",
+                f"  filters: {'; '.join(filters) or 'none'}" + ("; template" if self.template else "")]
+
     def destinations(self, message: Message) -> list[str]:
         """The channel of the first rule that matches the message (a rule without `when` always does)."""
         for rule in self.channels:
@@ -272,9 +298,10 @@ def _where(path: str) -> str:
 
 
 def _field_errors(errors, prefix: str = ""):
-    """(dotted field name, message) pairs from marshmallow's nested error dict."""
+    """(field path, message) pairs from marshmallow's nested error dict, in the notation of
+    `expand_env`'s paths: `channels[0].channel`."""
     for key, value in errors.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
+        name = f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):
             yield from _field_errors(value, name)
         else:
@@ -298,19 +325,21 @@ def parse_config(data, environ=None, path: str | None = None, secrets_needed: bo
         top = FileSchema().load(data)
     except ValidationError as exc:
         raise ConfigError("; ".join(f"{_where(f)}: {m}" for f, m in _field_errors(exc.messages))) from None
-    routes = {}
+    routes, errors = {}, []
     for name, raw in top["routes"].items():
         if not ROUTE_NAME.match(str(name)):
-            raise ConfigError(f"route '{name}': name must be letters, digits, '.', '_' or '-' (max 64)")
-        if not isinstance(raw, dict):
-            raise ConfigError(f"route '{name}': must be a mapping")
-        try:
-            r = RouteSchema().load(raw)
-        except ValidationError as exc:
-            raise ConfigError(
-                "; ".join(f"route '{name}', field '{f}': {m}" for f, m in _field_errors(exc.messages))
-            ) from None
-        routes[name] = _build_route(name, r)
+            errors.append(f"route '{name}': name must be letters, digits, '.', '_' or '-' (max 64)")
+        elif not isinstance(raw, dict):
+            errors.append(f"route '{name}': must be a mapping")
+        else:
+            try:
+                routes[name] = _build_route(name, RouteSchema().load(raw))
+            except ValidationError as exc:
+                errors += [f"route '{name}', field '{f}': {m}" for f, m in _field_errors(exc.messages)]
+            except ConfigError as exc:
+                errors.append(str(exc))
+    if errors:  # every route's problems at once, not one per run
+        raise ConfigError("; ".join(errors))
     return RelayConfig(routes=routes, notices_channel=top.get("notices_channel"), path=path)
 
 

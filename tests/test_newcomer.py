@@ -148,3 +148,67 @@ def test_each_message_counts_once_and_attempts_are_counted_as_attempts(make_rela
     assert 'relay_messages_posted_total{route="demo",status="204"} 1.0' in metrics
     assert 'relay_messages_failed_total{route="demo",status="403"} 1.0' in metrics
     assert 'relay_post_attempts_failed_total{route="demo",status="403"} 2.0' in metrics
+
+
+def test_check_config_lists_every_missing_variable_at_once_and_summarises_routes(tmp_path, redis_url):
+    (tmp_path / "relay.yml").write_text((ROOT / "relay.example.yml").read_text())
+    failing = flask("check-config", cwd=tmp_path, env={"REDIS_URL": redis_url})
+    assert failing.returncode == 1
+    for where, name in [("route 'github', field 'channel'", "COPERA_CHANNEL_ID"),
+                        ("route 'github', field 'secret'", "GITHUB_WEBHOOK_SECRET"),
+                        ("route 'alerts', field 'channels[0].channel'", "COPERA_ONCALL_CHANNEL_ID"),
+                        ("route 'alerts', field 'secret'", "ALERTMANAGER_SECRET"),
+                        ("route 'scripts', field 'secret'", "SCRIPTS_SECRET")]:
+        assert f"{where}: environment variable {name} is not set" in failing.stderr, failing.stderr
+    env = {"REDIS_URL": redis_url, "COPERA_CHANNEL_ID": CHANNEL, "COPERA_ONCALL_CHANNEL_ID": OTHER_CHANNEL,
+           "GITHUB_WEBHOOK_SECRET": SECRET, "ALERTMANAGER_SECRET": SECRET, "SCRIPTS_SECRET": SECRET}
+    ok = flask("check-config", cwd=tmp_path, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[1:7] == [
+        "route github: source github, POST /hooks/github",
+        f"  channel: {CHANNEL}",
+        "  filters: events push, pull_request, release, workflow_*, deployment_status",
+        "route alerts: source alertmanager, POST /hooks/alerts",
+        f"  channels: {OTHER_CHANNEL} when severity=['critical'], {CHANNEL}",
+        "  filters: none"]
+
+
+def test_schema_errors_of_every_route_at_once_in_one_notation():
+    from bot.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"routes": {
+            "a": {"source": "alertmanager", "secret": SECRET, "channels": [{"channel": "nope"}]},
+            "b": {"source": "generic", "secret": SECRET}}}, {})
+    assert str(caught.value) == ("route 'a', field 'channels[0].channel': must be 24 hex characters; "
+                                 "route 'b', field 'channel': a route needs a channel (or channels)")
+
+
+def test_preview_applies_a_routes_filters_rules_and_template_and_names_the_events(tmp_path, redis_url):
+    (tmp_path / "relay.yml").write_text(f"""routes:
+  deploys:
+    source: generic
+    channel: "{CHANNEL}"
+    secret: ${{UNSET_IN_THIS_TERMINAL}}
+    min_severity: warning
+    template: "{{{{ message.severity | upper }}}}: {{{{ payload.message }}}}"
+  gh:
+    source: github
+    channel: "{CHANNEL}"
+    secret: ${{UNSET_IN_THIS_TERMINAL}}
+""")
+    (tmp_path / "warn.json").write_text(json.dumps({"message": "disk 91%", "level": "warning"}))
+    (tmp_path / "info.json").write_text(json.dumps({"message": "all good"}))
+    env = {"REDIS_URL": redis_url}
+    assert flask("preview", "deploys", "warn.json", cwd=tmp_path, env=env).stdout == (
+        f"to channel {CHANNEL}:\nWARNING: disk 91%\n")
+    assert flask("preview", "deploys", "info.json", cwd=tmp_path, env=env).stdout == (
+        "nothing to post: severity info is below this route's min_severity warning\n")
+    assert flask("preview", "generic", "info.json", cwd=tmp_path, env=env).stdout == "🔵 **all good**\n"
+    push = str(ROOT / "tests" / "fixtures" / "github" / "push__commits.json")
+    no_event = flask("preview", "gh", push, cwd=tmp_path, env=env)
+    assert "github names the event in the X-GitHub-Event header: pass --event, one of " in no_event.stdout + \
+        no_event.stderr
+    assert "pull_request, pull_request_review" in no_event.stdout + no_event.stderr
+    assert flask("preview", "gh", push, "--event", "push", cwd=tmp_path, env=env).stdout.startswith(
+        f"to channel {CHANNEL}:\n")
