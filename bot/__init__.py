@@ -106,9 +106,8 @@ def create_app(settings: Settings | None = None, config: RelayConfig | None = No
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     openapi.init_app(app)
-    if settings.admin_token:
-        from bot import admin
+    from bot import admin
 
-        app.register_blueprint(admin.bp)
+    app.register_blueprint(admin.bp if settings.admin_token else admin.off_bp)
     cli.init_app(app)
     return app

@@ -14,6 +14,14 @@ from bot.store.failed import FailedList
 from bot.store.history import History
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# Served instead of `bp` while RELAY_ADMIN_TOKEN is unset, so that a caller learns why.
+off_bp = Blueprint("admin_off", __name__, url_prefix="/admin")
+
+
+@off_bp.route("/", defaults={"rest": ""}, strict_slashes=False)
+@off_bp.route("/<path:rest>")
+def admin_off(rest: str):
+    return error_response(404, "admin_disabled", "the admin API is off; set RELAY_ADMIN_TOKEN to turn it on")
 
 
 def _relay():

@@ -223,6 +223,9 @@ def send_test_command(route_name: str):
     message = render(Message(title=f"Copera Relay test for route {route_name}", severity="success",
                              body=[f"Source `{route.source.name}`; webhooks go to `/hooks/{route_name}`."]))
     result = _client().send_message(channel, message, route.sender_name)
+    if result.status is None:
+        raise click.ClickException(f"could not reach Copera at COPERA_API_URL={_relay().settings.copera_url}: "
+                                   f"{result.reason}")
     if result.outcome != "ok":
         raise click.ClickException(f"Copera answered {result.status}: {result.reason}")
     click.echo(f"ok: posted to channel {channel} (Copera answered {result.status})")
@@ -250,7 +253,7 @@ def failed_command(limit: int, as_json: bool):
 
     entries = FailedList(_redis_or_exit()).list(limit)
     if as_json:
-        click.echo(json.dumps(entries, indent=1))
+        click.echo(json.dumps(entries, indent=1, ensure_ascii=False))
         return
     if not entries:
         click.echo("no failed deliveries")
@@ -308,7 +311,7 @@ def deliveries_command(route_or_id: str | None, limit: int, as_json: bool):
     else:
         entries = history.recent(route_or_id, list(config.routes), limit)
     if as_json:
-        click.echo(json.dumps(entries, indent=1))
+        click.echo(json.dumps(entries, indent=1, ensure_ascii=False))
         return
     if not entries:
         click.echo("no deliveries recorded yet")

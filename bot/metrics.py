@@ -104,4 +104,5 @@ def metrics():
         presented = bearer(request.headers.get("Authorization"))
         if presented is None or not same_secret(presented, token):
             return error_response(401, "unauthorized", "metrics need Authorization: Bearer <METRICS_TOKEN>")
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: Flask would add a second charset to one that already has it.
+    return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

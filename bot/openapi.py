@@ -39,7 +39,7 @@ _UNAVAILABLE = _error("unavailable", description="Redis is unreachable: nothing 
                       headers=_RETRY_AFTER)
 _ADMIN_ERRORS = {
     "401": _error("unauthorized", description="Missing or wrong `Authorization: Bearer <RELAY_ADMIN_TOKEN>`."),
-    "404": _error("not_found", "unknown_route",
+    "404": _error("admin_disabled", "unknown_route", "not_found",
                   description="The admin API is not enabled (RELAY_ADMIN_TOKEN is unset), or an unknown route."),
     "503": _error("unavailable", description="Redis is unreachable.", headers=_RETRY_AFTER),
 }

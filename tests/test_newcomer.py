@@ -212,3 +212,23 @@ def test_preview_applies_a_routes_filters_rules_and_template_and_names_the_event
     assert "pull_request, pull_request_review" in no_event.stdout + no_event.stderr
     assert flask("preview", "gh", push, "--event", "push", cwd=tmp_path, env=env).stdout.startswith(
         f"to channel {CHANNEL}:\n")
+
+
+def test_metrics_content_type_has_one_charset_and_a_disabled_admin_api_says_so(make_relay):
+    relay = make_relay({"demo": {"source": "generic", "channel": CHANNEL, "secret": SECRET}})
+    assert relay.client.get("/metrics").headers["Content-Type"] == "text/plain; version=1.0.0; charset=utf-8"
+    for path in ("/admin", "/admin/", "/admin/routes", "/admin/failed?route=demo"):
+        answer = relay.client.get(path)
+        assert answer.status_code == 404 and answer.json == {
+            "error": "admin_disabled", "message": "the admin API is off; set RELAY_ADMIN_TOKEN to turn it on"}, path
+
+
+def test_send_test_says_when_copera_cannot_be_reached(workdir, redis_url):
+    from tests.conftest import TOKEN, free_port
+
+    down = f"http://127.0.0.1:{free_port()}"
+    result = flask("send-test", "demo", cwd=workdir, env={"REDIS_URL": redis_url, "DEMO_SECRET": SECRET,
+                                                          "COPERA_API_TOKEN": TOKEN, "COPERA_API_URL": down})
+    assert result.returncode == 1
+    assert f"Error: could not reach Copera at COPERA_API_URL={down}: connection error: ConnectionError" \
+        in result.stderr, result.stderr
