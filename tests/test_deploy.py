@@ -369,7 +369,8 @@ def test_grafana_dashboard_is_importable_and_charts_every_metric():
         "unauthorized", "invalid", "unknown_route", "too_large", "unavailable", "rate_limited"}
 
 
-@pytest.mark.parametrize("name", ["docker-compose.yml", "app.json", "docs/grafana-dashboard.json", "render.yaml", "fly.toml"])
+@pytest.mark.parametrize("name", ["docker-compose.yml", "app.json", "docs/grafana-dashboard.json", "render.yaml",
+                                  "fly.toml"])
 def test_no_secret_values_in_recipes(name):
     text = (ROOT / name).read_text()
     assert not re.search(r"cp_(key|pat)_[A-Za-z0-9]{8,}", text), f"{name} contains what looks like a real token"
