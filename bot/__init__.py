@@ -107,10 +107,14 @@ def create_app(settings: Settings | None = None, config: RelayConfig | None = No
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     openapi.init_app(app)
+    from bot import admin
+
     if settings.admin_token:
-        from bot import admin, console
+        from bot import console
 
         app.register_blueprint(admin.bp)
         console.init_app(app)
+    else:
+        app.register_blueprint(admin.off_bp)
     cli.init_app(app)
     return app

@@ -14,6 +14,14 @@ from bot.store.failed import FailedList
 from bot.store.history import History
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# Served instead of `bp` while RELAY_ADMIN_TOKEN is unset, so that a caller learns why.
+off_bp = Blueprint("admin_off", __name__, url_prefix="/admin")
+
+
+@off_bp.route("/", defaults={"rest": ""}, strict_slashes=False)
+@off_bp.route("/<path:rest>")
+def admin_off(rest: str):
+    return error_response(404, "admin_disabled", "the admin API is off; set RELAY_ADMIN_TOKEN to turn it on")
 
 
 def _relay():
@@ -54,18 +62,28 @@ def routes():
 @bp.get("/deliveries")
 def deliveries():
 
+    history = History(_relay().redis)
+    if request.args.get("delivery_id"):
+        return jsonify(deliveries=history.get([request.args["delivery_id"]]))
     route = request.args.get("route")
     names = list(_relay().config.routes)
     if route and route not in names:
         return error_response(404, "unknown_route", f"no route named {route!r} is configured")
-    return jsonify(deliveries=History(_relay().redis).recent(route, names, _limit()))
+    return jsonify(deliveries=history.recent(route, names, _limit()))
 
 
 @bp.get("/failed")
 def failed():
-
-    entries = FailedList(_relay().redis).list(_limit(50))
-    return jsonify(failed=entries, count=FailedList(_relay().redis).count())
+    """The failed list, newest first; `delivery_id` (what the sender was answered) or `route` picks
+    the entries of one webhook or one route."""
+    failed_list = FailedList(_relay().redis)
+    delivery_id, route = request.args.get("delivery_id"), request.args.get("route")
+    if delivery_id or route:
+        picked = failed_list.find([delivery_id] if delivery_id else [], route)
+        entries = failed_list.get(list(reversed(picked))[:_limit(50)])
+    else:
+        entries = failed_list.list(_limit(50))
+    return jsonify(failed=entries, count=failed_list.count())
 
 
 @bp.get("/stats")

@@ -27,7 +27,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from bot import logs
 from bot.auth import SecretError, Unauthenticated
-from bot.message import SEVERITIES, Message, rank
+from bot.message import SEVERITIES, Message, rank, render
 from bot.sources import SOURCES
 from bot.sources.base import Source
 from bot.templates import Template, TemplateError
@@ -226,6 +226,32 @@ class Route:
             return None
         return self.branch_filter_reason(message.branch)
 
+    def render_text(self, message: Message, envelope: dict) -> str:
+        """The text posted for `message`: the route's template, or the built-in format (also when
+        the template fails at run time, which is logged)."""
+        if self.template is None:
+            return render(message)
+        context = {"payload": envelope["payload"], "event": envelope["event"], "source": envelope["source"],
+                   "route": self.name, "message": {"title": message.title, "url": message.url,
+                                                   "severity": message.severity, **message.routing_facts()}}
+        try:
+            return self.template.render(context)
+        except TemplateError as exc:
+            log.error("route template failed; using the default format", extra={"route": self.name, "error": str(exc)})
+            return render(message)
+
+    def summary(self) -> list[str]:
+        """What `check-config` says about the route: source, channel(s), URL path, filters."""
+        channels = ", ".join(rule.channel + "".join(f" when {k}={v}" for k, v in rule.when.items())
+                             for rule in self.channels)
+        filters = [f"{name} {', '.join(values)}" for name, values in (
+            ("events", self.events), ("exclude_events", self.exclude_events), ("branches", self.branches)) if values]
+        if self.min_severity:
+            filters.append(f"min_severity {self.min_severity}")
+        return [f"route {self.name}: source {self.source.name}, POST /hooks/{self.name}",
+                f"  channel{'s' if len(self.channels) > 1 else ''}: {channels}",
+                f"  filters: {'; '.join(filters) or 'none'}" + ("; template" if self.template else "")]
+
     def destinations(self, message: Message) -> list[str]:
         """The channel of the first rule that matches the message (a rule without `when` always does)."""
         for rule in self.channels:
@@ -241,18 +267,22 @@ class RelayConfig:
     path: str | None = None
 
 
-def expand_env(value, environ, path: str = ""):
-    """Expands `${VAR}` in every string of a parsed YAML document."""
+def expand_env(value, environ, path: str = "", missing: list | None = None):
+    """Expands `${VAR}` in every string of a parsed YAML document. A variable that is not set is
+    left as written and noted in `missing` as (field path, name); without `missing`, an error."""
     if isinstance(value, dict):
-        return {k: expand_env(v, environ, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {k: expand_env(v, environ, f"{path}.{k}" if path else str(k), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand_env(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [expand_env(v, environ, f"{path}[{i}]", missing) for i, v in enumerate(value)]
     if isinstance(value, str):
 
         def repl(m):
-            if m.group(1) not in environ:
+            if m.group(1) in environ:
+                return environ[m.group(1)]
+            if missing is None:
                 raise ConfigError(f"{_where(path)}: environment variable {m.group(1)} is not set")
-            return environ[m.group(1)]
+            missing.append((path, m.group(1)))
+            return m.group(0)
 
         return _VAR.sub(repl, value)
     return value
@@ -268,38 +298,48 @@ def _where(path: str) -> str:
 
 
 def _field_errors(errors, prefix: str = ""):
-    """(dotted field name, message) pairs from marshmallow's nested error dict."""
+    """(field path, message) pairs from marshmallow's nested error dict, in the notation of
+    `expand_env`'s paths: `channels[0].channel`."""
     for key, value in errors.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
+        name = f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):
             yield from _field_errors(value, name)
         else:
             yield name, "; ".join(str(v) for v in value)
 
 
-def parse_config(data, environ=None, path: str | None = None) -> RelayConfig:
-    """Validates a parsed routes document; raises ConfigError naming the route and field."""
+def parse_config(data, environ=None, path: str | None = None, secrets_needed: bool = True) -> RelayConfig:
+    """Validates a parsed routes document; raises ConfigError naming the route and field, and every
+    variable that is not set at once. Without `secrets_needed` (commands that only read what the
+    relay did), a `secret` whose variable is not set is kept as written: such routes authenticate
+    nothing and must never serve a request."""
     environ = os.environ if environ is None else environ
     if not isinstance(data, dict):
         raise ConfigError("the routes file must be a mapping with a 'routes:' key")
-    data = expand_env(data, environ)
+    missing: list[tuple[str, str]] = []
+    data = expand_env(data, environ, missing=missing)
+    missing = [(f, name) for f, name in missing if secrets_needed or not f.endswith(".secret")]
+    if missing:
+        raise ConfigError("; ".join(f"{_where(f)}: environment variable {name} is not set" for f, name in missing))
     try:
         top = FileSchema().load(data)
     except ValidationError as exc:
         raise ConfigError("; ".join(f"{_where(f)}: {m}" for f, m in _field_errors(exc.messages))) from None
-    routes = {}
+    routes, errors = {}, []
     for name, raw in top["routes"].items():
         if not ROUTE_NAME.match(str(name)):
-            raise ConfigError(f"route '{name}': name must be letters, digits, '.', '_' or '-' (max 64)")
-        if not isinstance(raw, dict):
-            raise ConfigError(f"route '{name}': must be a mapping")
-        try:
-            r = RouteSchema().load(raw)
-        except ValidationError as exc:
-            raise ConfigError(
-                "; ".join(f"route '{name}', field '{f}': {m}" for f, m in _field_errors(exc.messages))
-            ) from None
-        routes[name] = _build_route(name, r)
+            errors.append(f"route '{name}': name must be letters, digits, '.', '_' or '-' (max 64)")
+        elif not isinstance(raw, dict):
+            errors.append(f"route '{name}': must be a mapping")
+        else:
+            try:
+                routes[name] = _build_route(name, RouteSchema().load(raw))
+            except ValidationError as exc:
+                errors += [f"route '{name}', field '{f}': {m}" for f, m in _field_errors(exc.messages)]
+            except ConfigError as exc:
+                errors.append(str(exc))
+    if errors:  # every route's problems at once, not one per run
+        raise ConfigError("; ".join(errors))
     return RelayConfig(routes=routes, notices_channel=top.get("notices_channel"), path=path)
 
 
@@ -342,8 +382,8 @@ def _build_route(name: str, r: dict) -> Route:
     )
 
 
-def load_config(path: str, environ=None) -> RelayConfig:
-    """Reads and validates the routes file at `path`."""
+def load_config(path: str, environ=None, secrets_needed: bool = True) -> RelayConfig:
+    """Reads and validates the routes file at `path` (see `parse_config` for `secrets_needed`)."""
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
@@ -351,7 +391,7 @@ def load_config(path: str, environ=None) -> RelayConfig:
         raise ConfigError(f"routes file {path} not found (set RELAY_CONFIG, or copy relay.example.yml)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"routes file {path} is not valid YAML: {exc}") from None
-    return parse_config(data, environ, path)
+    return parse_config(data, environ, path, secrets_needed)
 
 
 class ConfigWatcher:

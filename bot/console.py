@@ -297,7 +297,7 @@ def replay():
     if request.method == "GET":
         entry = None
         if not replay_all:
-            entry = failed_list.get(item_id)
+            entry = next(iter(failed_list.get([item_id])), None)
             if entry is None:
                 abort(404, f"no failed message with id {item_id!r}")
         return render_template("console/replay.html", title="Replay", entry=entry, replay_all=replay_all,

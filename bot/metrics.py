@@ -32,7 +32,10 @@ INTAKE_SECONDS = Histogram("relay_intake_seconds", "Time to answer a webhook.", 
 
 _COUNTERS = {
     "posted": ("relay_messages_posted", "Messages Copera accepted, by route and Copera status.", ["route", "status"]),
-    "failed": ("relay_messages_failed", "Messages given up on, by route and Copera status.", ["route", "status"]),
+    "failed": ("relay_messages_failed", "Messages given up on, by route and Copera status, each once (a replay "
+               "that fails again is not counted again).", ["route", "status"]),
+    "post_attempts_failed": ("relay_post_attempts_failed", "Posts Copera did not accept, every attempt (retries "
+                             "included), by route and Copera status.", ["route", "status"]),
     "retries": ("relay_delivery_retries", "Posts retried later, by reason.", ["reason"]),
 }
 _SCALARS = {
@@ -101,4 +104,5 @@ def metrics():
         presented = bearer(request.headers.get("Authorization"))
         if presented is None or not same_secret(presented, token):
             return error_response(401, "unauthorized", "metrics need Authorization: Bearer <METRICS_TOKEN>")
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: Flask would add a second charset to one that already has it.
+    return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -11,7 +11,7 @@ import uuid
 import redis
 
 from bot.store import keys
-from bot.store.outbox import Outbox, OutboxItem
+from bot.store.outbox import NOTICE_PREFIX, Outbox, OutboxItem
 
 log = logging.getLogger("relay.notices")
 EVERY_SECONDS = 3600
@@ -32,7 +32,7 @@ class Notices:
         if self.channel and self.channel != channel:
             now = time.time()
             self.outbox.push([OutboxItem(
-                id=uuid.uuid4().hex, delivery_id=f"notice-{kind}", route=route, channel=self.channel,
+                id=uuid.uuid4().hex, delivery_id=f"{NOTICE_PREFIX}{kind}", route=route, channel=self.channel,
                 text=f"⚠️ **Copera Relay notice**\n\n{text}", name="Copera Relay", severity="warning",
                 accepted_at=now, score=now)])
         return True

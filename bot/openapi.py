@@ -39,10 +39,13 @@ _UNAVAILABLE = _error("unavailable", description="Redis is unreachable: nothing 
                       headers=_RETRY_AFTER)
 _ADMIN_ERRORS = {
     "401": _error("unauthorized", description="Missing or wrong `Authorization: Bearer <RELAY_ADMIN_TOKEN>`."),
-    "404": _error("not_found", "unknown_route",
+    "404": _error("admin_disabled", "unknown_route", "not_found",
                   description="The admin API is not enabled (RELAY_ADMIN_TOKEN is unset), or an unknown route."),
     "503": _error("unavailable", description="Redis is unreachable.", headers=_RETRY_AFTER),
 }
+_DELIVERY_ID = {"name": "delivery_id", "in": "query", "required": False,
+                "description": "Only this webhook: the delivery id its sender was answered.",
+                "schema": {"type": "string"}}
 _LIMIT = {"name": "limit", "in": "query", "required": False,
           "description": "How many entries (clamped to 1…500; a non-number means the default).",
           "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
@@ -188,14 +191,16 @@ def document() -> dict:
                 "operationId": "adminDeliveries", "summary": "Recent deliveries, newest first",
                 "security": [{"adminToken": []}],
                 "parameters": [{"name": "route", "in": "query", "required": False, "schema": {"type": "string"}},
-                               _LIMIT],
+                               _DELIVERY_ID, _LIMIT],
                 "responses": {"200": {"description": "Deliveries.", "content": {_JSON: {"schema": {
                     "type": "object", "required": ["deliveries"],
                     "properties": {"deliveries": {"type": "array", "items": _ref("Delivery")}}}}}}, **_ADMIN_ERRORS},
             }},
             "/admin/failed": {"get": {
                 "operationId": "adminFailed", "summary": "Messages on the failed list, newest first",
-                "security": [{"adminToken": []}], "parameters": [_LIMIT],
+                "security": [{"adminToken": []}],
+                "parameters": [{"name": "route", "in": "query", "required": False, "schema": {"type": "string"}},
+                               _DELIVERY_ID, _LIMIT],
                 "responses": {"200": {"description": "Failed messages.", "content": {_JSON: {"schema": {
                     "type": "object", "required": ["failed", "count"],
                     "properties": {"failed": {"type": "array", "items": {"type": "object"}},

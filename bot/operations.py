@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from werkzeug.datastructures import Headers
 
@@ -36,24 +36,45 @@ class Preview:
     event: str | None
     messages: list[str]
     ignored: str | None = None
+    hint: str = ""  # which --event values exist, when the header naming the event was not given
 
 
-def preview(source_name: str, body: bytes, event: str | None = None, headers=(), form: bool = False) -> Preview:
-    """The messages a payload would produce, rendered as Copera markdown; nothing is queued or sent."""
+def preview(source_name: str, body: bytes, event: str | None = None, headers=(), form: bool = False,
+            route=None) -> Preview:
+    """The messages a payload would produce, rendered as Copera markdown; nothing is queued or sent.
+    With `route`, its event and branch filters, channel rules and template apply as in the worker,
+    and each message says where it would go."""
     src = SOURCES.get(source_name)
     if src is None:
         raise OperationError(f"unknown source {source_name!r}; see `flask --app bot sources`")
     hdrs = list(headers)
+    hint = ""
+    if src.event_header and not event and not any(n.strip().lower() == src.event_header.lower() for n, _ in hdrs):
+        hint = (f"\n{src.name} names the event in the {src.event_header} header: pass --event, one of "
+                f"{', '.join(sorted(src.events))}")
     if event and src.event_header:
         hdrs.append((src.event_header, event))
     ctype = "application/x-www-form-urlencoded" if form else "application/json"
     try:
-        incoming = src.receive(body, ctype, Headers(hdrs))
+        incoming = src.receive(body, ctype, Headers(hdrs), screen=route.event_filter_reason if route else None)
+        reason = route.branch_filter_reason(incoming.branch) if route else None
+        if reason:
+            raise Ignored(reason)
     except Ignored as exc:
-        return Preview(event, [], ignored=exc.reason)
+        return Preview(event, [], ignored=exc.reason, hint=hint)
     except PayloadError as exc:
-        raise OperationError(f"invalid payload: {exc.message} {json.dumps(exc.details)}") from None
-    return Preview(incoming.event, [render(m) for m in src.format(incoming.event, incoming.payload)])
+        raise OperationError(f"invalid payload: {exc.message} {json.dumps(exc.details)}{hint}") from None
+    messages = src.format(incoming.event, incoming.payload)
+    if route is None:
+        return Preview(incoming.event, [render(m) for m in messages])
+    envelope = {"payload": incoming.payload, "event": incoming.event, "source": src.name}
+    shown = []
+    for message in messages:
+        why = route.filter_reason(message) or (None if route.destinations(message) else
+                                               "no channel rule matches the message")
+        shown.append(f"nothing to post: {why}" if why else
+                     f"to channel {route.destinations(message)[0]}:\n{route.render_text(message, envelope)}")
+    return Preview(incoming.event, shown)
 
 
 def copera_client(settings: Settings) -> CoperaClient:
@@ -81,13 +102,16 @@ def all_channels(settings: Settings, query: str | None = None) -> dict[str, str]
 
 @dataclass(frozen=True)
 class Check:
-    level: str  # ok | warning | error
+    level: str  # info (a summary line) | ok | warning | error
     text: str
 
 
 def check_config(config: RelayConfig, settings: Settings) -> list[Check]:
     """What `check-config` reports without asking Copera: the routes file, weak secrets, dry run."""
     checks = [Check("ok", f"{len(config.routes)} route(s) in {config.path or settings.config_path}")]
+    checks += [Check("info", line) for route in config.routes.values() for line in route.summary()]
+    if config.notices_channel:
+        checks.append(Check("ok", f"notices go to channel {config.notices_channel}"))
     for name, route in config.routes.items():
         if route.secret is None:
             checks.append(Check("warning", f"route {name} accepts unauthenticated requests (allow_unauthenticated)"))
@@ -125,11 +149,14 @@ def send_test(config: RelayConfig, settings: Settings, route_name: str) -> tuple
     """Posts a test message to the route's first channel now; returns (channel, Copera's answer)."""
     route = config.routes.get(route_name)
     if route is None:
-        raise OperationError(f"no route named {route_name!r}; see `flask --app bot routes`")
+        raise OperationError(f"no route named {route_name!r}; see `flask --app bot hooks`")
     channel = route.channels[0].channel
     message = render(Message(title=f"Copera Relay test for route {route_name}", severity="success",
                              body=[f"Source `{route.source.name}`; webhooks go to `/hooks/{route_name}`."]))
-    return channel, copera_client(settings).send_message(channel, message, route.sender_name)
+    result = copera_client(settings).send_message(channel, message, route.sender_name)
+    if result.status is None:
+        raise OperationError(f"could not reach Copera at COPERA_API_URL={settings.copera_url}: {result.reason}")
+    return channel, result
 
 
 @dataclass
@@ -137,6 +164,7 @@ class Replayed:
     messages: int = 0
     webhooks: int = 0
     missing: list[str] | None = None
+    entries: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"queued {self.messages} message(s) again"
@@ -156,6 +184,7 @@ def replay(connection, ids: list[str], progress: Callable[[int], None] | None = 
         done.webhooks += webhooks
         done.messages += len(entries) - webhooks
         done.missing += missing
+        done.entries += entries
         if progress:
             progress(len(chunk))
     return done

@@ -10,6 +10,9 @@ import os
 from dataclasses import dataclass
 
 DEFAULT_API_URL = "https://api.copera.ai/public/v1"
+# Written by scripts/run while it runs (REDIS_URL of its private Redis, …), so that `flask --app bot`
+# in another terminal of the same directory reaches the same relay. Never holds secrets.
+RUN_ENV_FILE = os.path.join(".run", "env")
 
 
 class SettingsError(ValueError):
@@ -60,6 +63,7 @@ class Settings:
     redis_tls_verify: bool
     secret_key: str | None = None
     public_url: str | None = None
+    env_file: str | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -68,8 +72,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ=None) -> Settings:
-        env = os.environ if environ is None else environ
+        """From `environ`, or from the process environment over scripts/run's RUN_ENV_FILE when it
+        exists (a variable set in the environment wins)."""
+        env, env_file = environ, None
+        if environ is None:
+            from_file = read_env_file(RUN_ENV_FILE)
+            env = {**from_file, **os.environ}
+            env_file = RUN_ENV_FILE if set(from_file) - set(os.environ) else None
         return cls(
+            env_file=env_file,
             copera_token=(env.get("COPERA_API_TOKEN") or "").strip() or None,
             copera_url=(env.get("COPERA_API_URL") or DEFAULT_API_URL).rstrip("/"),
             redis_url=env.get("REDIS_URL") or "redis://localhost:6379/0",
@@ -89,3 +100,14 @@ class Settings:
             secret_key=(env.get("RELAY_SECRET_KEY") or "").strip() or None,
             public_url=(env.get("PUBLIC_URL") or "").strip().rstrip("/") or None,
         )
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """`NAME=value` lines (blank lines and `#` comments skipped); {} when there is no such file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return {}
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+    return {name.strip(): value.strip() for name, value in pairs}

@@ -469,11 +469,11 @@ class Chaos:
         was lost is counted once, by the worker that posted it again); nothing waits."""
         r, rows = self.result, {}
         maybe_posted = {e["delivery_id"] for e in failed_entries if e.get("maybe_posted")}
+        columns = text.splitlines()[0].split()[3:]  # after "route (last hour)"
         for line in text.splitlines():
             cells = line.split()
-            if len(cells) == 9 and cells[0] in CHANNELS:
-                rows[cells[0]] = dict(zip(["queued", "duplicate", "ignored", "invalid", "unauthorized", "posted",
-                                           "retrying", "failed"], map(int, cells[1:]), strict=True))
+            if len(cells) == len(columns) + 1 and cells[0] in CHANNELS:
+                rows[cells[0]] = dict(zip(columns, map(int, cells[1:]), strict=True))
         for route in CHANNELS:
             row = rows.get(route)
             if row is None:

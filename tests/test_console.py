@@ -182,7 +182,7 @@ def test_public_url_sets_the_urls_shown(make_relay):
     relay = make_relay(ROUTES, env={**ENV, "PUBLIC_URL": "https://relay.example.test/"})
     sign_in(relay.client)
     assert 'value="https://relay.example.test/hooks/ops"' in relay.client.get("/console/routes").get_data(as_text=True)
-    assert "https://relay.example.test/hooks/ops" in relay.app.test_cli_runner().invoke(args=["routes"]).output
+    assert "https://relay.example.test/hooks/ops" in relay.app.test_cli_runner().invoke(args=["hooks"]).output
 
 
 def test_send_test_message_posts_now_and_says_what_copera_answered(console, copera):

@@ -265,6 +265,50 @@ def test_app_json_is_a_heroku_manifest_for_both_processes():
         assert name in env and (env[name].get("required") or env[name].get("generator")), name
 
 
+def _fly_and_render_secrets() -> tuple[set[str], set[str]]:
+    """The variables the deploy doc's `fly secrets set` sets, and those the Heroku recipe sets."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    fly = re.search(r"fly secrets set (.*?)\nfly deploy", text, re.S).group(1)
+    heroku = re.search(r"heroku config:set (.*?)\n\n", text, re.S).group(1)
+    return set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", fly)), set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", heroku))
+
+
+def test_fly_toml_runs_the_procfile_with_every_variable_its_routes_need():
+    fly = tomllib.loads((ROOT / "fly.toml").read_text())
+    assert fly["processes"] == {"app": procfile()["web"], "worker": procfile()["worker"]}
+    assert fly["kill_signal"] == "SIGTERM" and fly["kill_timeout"] == 30
+    assert fly["http_service"]["checks"][0]["path"] == "/healthz"
+    routes = fly["env"]["RELAY_CONFIG"].removeprefix("/app/")
+    assert routes in (ROOT / "Dockerfile").read_text()  # shipped in the image
+    fly_secrets, _ = _fly_and_render_secrets()
+    assert set(routes_file_vars(ROOT / routes)) | {"REDIS_URL", "COPERA_API_TOKEN", "METRICS_TOKEN"} <= fly_secrets
+    assert "[`fly.toml`](../fly.toml)" in (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_render_yaml_runs_the_procfile_with_every_variable_its_routes_need():
+    blueprint = yaml.safe_load((ROOT / "render.yaml").read_text())
+    services = {s["type"]: s for s in blueprint["services"]}
+    assert services["web"]["startCommand"] == procfile()["web"] and services["web"]["healthCheckPath"] == "/healthz"
+    assert services["worker"]["startCommand"] == procfile()["worker"]
+    assert services["keyvalue"]["maxmemoryPolicy"] == "noeviction"
+    [group] = blueprint["envVarGroups"]
+    env = {v["key"]: v for v in group["envVars"]}
+    assert (ROOT / env["RELAY_CONFIG"]["value"]).exists()
+    for name in set(routes_file_vars(ROOT / env["RELAY_CONFIG"]["value"])) | {"COPERA_API_TOKEN", "METRICS_TOKEN"}:
+        assert env[name].get("sync") is False or env[name].get("generateValue") is True, name
+    for service in (services["web"], services["worker"]):
+        assert {"fromGroup": "copera-relay"} in service["envVars"]
+        assert any(v.get("key") == "REDIS_URL" for v in service["envVars"])
+    assert "[`render.yaml`](../render.yaml)" in (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_heroku_recipe_protects_metrics_and_kubernetes_note_tells_how_routes_reload():
+    _, heroku = _fly_and_render_secrets()
+    assert set(routes_file_vars(ROOT / "relay.example.yml")) | {"COPERA_API_TOKEN", "METRICS_TOKEN"} <= heroku
+    kubernetes = (ROOT / "docs" / "deploy.md").read_text().split("## Kubernetes", 1)[1].split("\n## ", 1)[0]
+    assert "read at start" not in kubernetes and "kill -HUP 1" in kubernetes and "subPath" in kubernetes
+
+
 # --- docs --------------------------------------------------------------------------------------
 
 
@@ -274,15 +318,10 @@ def test_deploy_doc_snippets_parse_and_cover_every_platform():
         assert f"\n{heading}\n" in text, heading
     blocks = re.findall(r"```(\w+)\n(.*?)```", text, re.S)
     kinds = {kind for kind, _ in blocks}
-    assert {"yaml", "toml", "bash"} <= kinds
+    assert {"yaml", "bash"} <= kinds
     for kind, body in blocks:
         if kind == "yaml":
             assert all(doc is not None for doc in yaml.safe_load_all(body))
-        elif kind == "toml":
-            fly = tomllib.loads(body)
-            assert fly["processes"] == {"app": procfile()["web"], "worker": procfile()["worker"]}
-            assert fly["kill_signal"] == "SIGTERM"
-            assert fly["http_service"]["checks"][0]["path"] == "/healthz"
     k8s = [doc for kind, body in blocks if kind == "yaml" for doc in yaml.safe_load_all(body) if "kind" in doc]
     deployments = [d for d in k8s if d["kind"] == "Deployment"]
     assert len(deployments) == 2 and {d["kind"] for d in k8s} >= {"Secret", "ConfigMap", "Service"}
@@ -300,7 +339,7 @@ METRICS = {
     "relay_webhooks_received_total", "relay_intake_seconds_bucket", "relay_messages_posted_total",
     "relay_messages_failed_total", "relay_delivery_retries_total", "relay_queue_depth", "relay_outbox_depth",
     "relay_oldest_pending_seconds", "relay_failed_messages", "relay_ratelimiter_waits_total", "relay_digests_total",
-    "relay_digest_events_total",
+    "relay_digest_events_total", "relay_post_attempts_failed_total",
 }
 
 
@@ -330,7 +369,8 @@ def test_grafana_dashboard_is_importable_and_charts_every_metric():
         "unauthorized", "invalid", "unknown_route", "too_large", "unavailable", "rate_limited"}
 
 
-@pytest.mark.parametrize("name", ["docker-compose.yml", "app.json", "docs/grafana-dashboard.json"])
+@pytest.mark.parametrize("name", ["docker-compose.yml", "app.json", "docs/grafana-dashboard.json", "render.yaml",
+                                  "fly.toml"])
 def test_no_secret_values_in_recipes(name):
     text = (ROOT / name).read_text()
     assert not re.search(r"cp_(key|pat)_[A-Za-z0-9]{8,}", text), f"{name} contains what looks like a real token"

@@ -32,7 +32,7 @@ def test_sources_json_lists_every_source_with_events_and_auth(make_relay):
 
 def test_every_command_has_help(make_relay):
     runner = make_relay(ROUTES).app.test_cli_runner()
-    for command in ["sources", "preview", "check-config", "routes", "channels", "send-test", "deliveries",
+    for command in ["sources", "preview", "check-config", "hooks", "channels", "send-test", "deliveries",
                     "stats", "failed", "replay"]:
         result = runner.invoke(args=[command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, command
@@ -69,7 +69,7 @@ def test_send_test_posts_to_the_route_channel(make_relay, copera):
 
 def test_routes_and_preview(make_relay, tmp_path):
     runner = make_relay(ROUTES).app.test_cli_runner()
-    table = runner.invoke(args=["routes", "--base-url", "https://relay.example.com"]).output
+    table = runner.invoke(args=["hooks", "--base-url", "https://relay.example.com"]).output
     assert "https://relay.example.com/hooks/ops" in table
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps({"message": "Disk almost full", "level": "warning"}))
@@ -88,7 +88,7 @@ def test_deliveries_and_stats_show_what_happened(make_relay, copera):
     assert rows[0]["text"] == "🔵 **first**" and rows[0]["event"] == "message"
     table = runner.invoke(args=["stats"]).output
     ops_row = next(line for line in table.splitlines() if line.startswith("ops "))
-    assert ops_row.split()[1:] == ["1", "0", "0", "0", "1", "1", "0", "0"]
+    assert ops_row.split()[1:] == ["1", "0", "0", "0", "1", "1", "0", "0", "0"]
 
 
 def test_admin_api_needs_its_token(make_relay):

@@ -50,6 +50,12 @@ def test_ctrl_c_stops_web_worker_and_redis_without_tracebacks(tmp_path):
         deadline = time.time() + 30
         while time.time() < deadline and not any("dry run: would post" in line for line in lines):
             time.sleep(0.2)
+        # A second terminal: no REDIS_URL, no webhook secret; scripts/run's .run/env points it at the relay.
+        second = {k: v for k, v in env.items() if k not in ("DEMO_SECRET", "PORT")}
+        stats = subprocess.run([sys.executable, "-m", "flask", "--app", "bot", "stats"], cwd=ROOT, env=second,
+                               capture_output=True, text=True, timeout=60)
+        assert stats.returncode == 0, stats.stderr
+        assert next(row for row in stats.stdout.splitlines() if row.startswith("demo ")).split()[1] == "1"
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(60)
     finally:
@@ -61,6 +67,7 @@ def test_ctrl_c_stops_web_worker_and_redis_without_tracebacks(tmp_path):
     assert "Traceback" not in output, output
     assert '"msg": "worker stopped"' in output, output
     assert "Shutting down: Master" in output
+    assert not (ROOT / ".run" / "env").exists()
 
 
 def test_web_process_logs_only_json_lines_when_asked(tmp_path, redis_url):

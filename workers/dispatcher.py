@@ -207,15 +207,16 @@ class Dispatcher:
         ids = [i.delivery_id for i in items]
         extra = {"channel": channel, "delivery_ids": ids, "messages": len(items), "copera_status": result.status}
         if result.outcome == "ok":
+            outcome = "dry_run" if self.settings.dry_run else "posted"
             # The release and the record in one transaction: a worker killed between them would
             # leave a posted message recorded as still retrying.
             pipe = self.redis.pipeline(transaction=True)
             self.outbox.ack(channel, owner, items, client=pipe)
             self.outbox.settle_uncertain(items, pipe)
-            self._record(items, "posted", result, pipe)
+            self._record(items, outcome, result, pipe)
             if not pipe.execute()[0]:
                 log.warning("posted after the channel's lease expired; a copy may be posted again", extra=extra)
-            log.info("posted", extra=extra)
+            log.info("posted" if outcome == "posted" else "dry run: not sent", extra=extra)
             return
         if result.outcome == "rate_limited":
             self.limiter.pause(result.retry_after or 60.0)

@@ -20,7 +20,6 @@ from bot.message import Message, render
 from bot.sources import SOURCES
 from bot.store.alerts import alert_id
 from bot.store.outbox import OutboxItem, dm_address
-from bot.templates import TemplateError
 from workers import runtime
 
 log = logging.getLogger("relay.worker")
@@ -59,19 +58,6 @@ def _error(exc: BaseException) -> str:
     # HTTP errors name the URL, which may carry a sender's one-time token: the status is enough.
     status = getattr(getattr(exc, "response", None), "status_code", None)
     return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else f": {exc}")
-
-
-def _text(route, message: Message, envelope: dict) -> str:
-    if route.template is None:
-        return render(message)
-    context = {"payload": envelope["payload"], "event": envelope["event"], "source": envelope["source"],
-               "route": route.name, "message": {"title": message.title, "url": message.url,
-                                                "severity": message.severity, **message.routing_facts()}}
-    try:
-        return route.template.render(context)
-    except TemplateError as exc:
-        log.error("route template failed; using the default format", extra={"route": route.name, "error": str(exc)})
-        return render(message)
 
 
 def _messages(rt, source, route, envelope: dict) -> tuple[list[Message], list[Message]]:
@@ -140,7 +126,7 @@ def process_webhook(envelope: dict) -> dict:
         if why:
             skipped.append(why)
             continue
-        text = render(message) if always else _text(route, message, envelope)
+        text = render(message) if always else route.render_text(message, envelope)
         addresses, dm_text = channels, ""
         if not always and message.alert is not None:
             decision = _lifecycle(rt, route, message, delivery_id, text, channels)

@@ -140,7 +140,8 @@ class Source:
     def parse_body(self, body: bytes, content_type: str) -> object:
         """Decodes the body: JSON, or a form with a `payload=` JSON field (or plain form fields)."""
         ctype = (content_type or "").split(";")[0].strip().lower()
-        if ctype == "application/x-www-form-urlencoded":
+        # curl -d sends JSON labelled as a form unless told otherwise; no form body starts with a bracket.
+        if ctype == "application/x-www-form-urlencoded" and body.lstrip()[:1] not in (b"{", b"["):
             try:
                 form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
             except UnicodeDecodeError:
@@ -149,7 +150,7 @@ class Source:
                 return self._json(form["payload"][0].encode("utf-8"))
             if self.form_fields_payload:
                 return {k: v[0] for k, v in form.items()}
-            raise PayloadError("form body has no payload= field")
+            raise PayloadError("form body has no payload= field; to send JSON, add -H 'Content-Type: application/json'")
         return self._json(body)
 
     @staticmethod

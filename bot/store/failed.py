@@ -93,14 +93,13 @@ class FailedList:
 
     def list(self, limit: int = 50) -> list[dict]:
         """Newest first."""
-        ids = self.redis.zrevrange(FAILED_INDEX, 0, limit - 1)
+        return self.get(self.redis.zrevrange(FAILED_INDEX, 0, limit - 1))
+
+    def get(self, ids: list) -> list[dict]:
+        """The entries with these ids that are on the list, in the order given."""
         if not ids:
             return []
         return [json.loads(raw) for raw in self.redis.hmget(FAILED, ids) if raw]
-
-    def get(self, item_id: str) -> dict | None:
-        raw = self.redis.hget(FAILED, item_id)
-        return json.loads(raw) if raw else None
 
     def count(self) -> int:
         return int(self.redis.zcard(FAILED_INDEX))
@@ -111,6 +110,18 @@ class FailedList:
 
     def ids(self) -> list[str]:
         return [i.decode() for i in self.redis.zrange(FAILED_INDEX, 0, -1)]
+
+    def find(self, keys: list[str] = (), route: str | None = None) -> list[str]:
+        """Ids of the entries whose own id or webhook's delivery id (what the sender was answered)
+        is in `keys`, or whose route is `route`; oldest first. Reads the whole list: for operators'
+        commands, not for the delivery path."""
+        wanted = set(keys)
+        found = []
+        for raw_id, raw in self.redis.hscan_iter(FAILED, count=500):
+            entry = json.loads(raw)
+            if raw_id.decode() in wanted or entry.get("delivery_id") in wanted or (route and entry["route"] == route):
+                found.append((entry.get("failed_at", 0), raw_id.decode()))
+        return [entry_id for _, entry_id in sorted(found)]
 
     def replay(self, ids: list[str], outbox, requeue) -> tuple[list[dict], list[str]]:
         """Queues entries again and removes them from the list in one transaction, so a crash
@@ -127,7 +138,7 @@ class FailedList:
                     if not entries:
                         return [], missing
                     now = time.time()
-                    messages = [replace(OutboxItem.from_dict(e), accepted_at=now, score=now)
+                    messages = [replace(OutboxItem.from_dict(e), accepted_at=now, score=now, replayed=True)
                                 for e in entries if e.get("kind") != "webhook"]
                     pipe.multi()
                     if messages:

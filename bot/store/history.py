@@ -4,8 +4,8 @@
   status, attempts); `relay:deliveries:<route>` lists the newest ids per route (RELAY_HISTORY_SIZE).
   A story is kept only while its id is on that list, and two days at most: the payload text it holds
   is not kept longer than the history needs (what a replay needs is on the failed list).
-- `relay:counters`: monotonic counters (posted/failed by route and Copera status, retries, limiter
-  waits, digests) that the web process exposes at /metrics.
+- `relay:counters`: monotonic counters (messages posted/failed by route and Copera status, each
+  once; failed post attempts; retries, limiter waits, digests) that the web process exposes at /metrics.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ class History:
     def delivery(self, items: list[OutboxItem], outcome: str, result, client=None) -> None:
         """Records the result of one post (which may carry several webhooks, as a digest); with
         `client` (a transaction pipeline), as part of the caller's transaction."""
-        status = str(result.status) if result.status is not None else "none"
+        # "none": Copera did not answer; "-": nothing was asked of it (dry run).
+        status = str(result.status) if result.status is not None else ("-" if outcome == "dry_run" else "none")
         now = time.time()
         pipe = client if client is not None else self.redis.pipeline(transaction=False)
         for delivery_id in {i.delivery_id for i in items}:
@@ -114,11 +115,18 @@ class History:
                                   client=pipe)
         for item in items:
             route = item.route
-            if outcome == "posted":
-                pipe.hincrby(keys.COUNTERS, f"posted|{route}|{status}", 1)
-            elif outcome == "failed":
-                pipe.hincrby(keys.COUNTERS, f"failed|{route}|{status}", 1)
-            stats.record(pipe, route, outcome)
+            if item.notice:  # the relay's own message, not one of the route's
+                continue
+            if outcome in ("retrying", "rate_limited", "failed"):
+                pipe.hincrby(keys.COUNTERS, f"post_attempts_failed|{route}|{status}", 1)
+                stats.record(pipe, route, "post_attempts_failed")
+            # Each message counts once as posted or failed; a replay that fails again is an attempt.
+            if outcome == "failed" and item.replayed:
+                continue
+            if outcome in ("posted", "failed"):
+                pipe.hincrby(keys.COUNTERS, f"{outcome}|{route}|{status}", 1)
+            if outcome in ("posted", "failed", "dry_run"):
+                stats.record(pipe, route, outcome)
         if outcome in ("retrying", "rate_limited"):
             reason = "rate_limited" if outcome == "rate_limited" else "error"
             pipe.hincrby(keys.COUNTERS, f"retries|{reason}", 1)
@@ -139,6 +147,10 @@ class History:
         ids: list[str] = []
         for name in [route] if route else routes:
             ids += [i.decode() for i in self.redis.lrange(_list_key(name), 0, limit - 1)]
+        return self.get(ids)[:limit]
+
+    def get(self, ids: list[str]) -> list[dict]:
+        """The stories of these delivery ids that are still kept, newest first."""
         pipe = self.redis.pipeline(transaction=False)
         for delivery_id in ids:
             pipe.hgetall(_key(delivery_id))
@@ -151,4 +163,4 @@ class History:
                 entry["channels"] = json.loads(entry.get("channels") or "[]")
                 entries.append(entry)
         entries.sort(key=lambda e: e["received_at"], reverse=True)
-        return entries[:limit]
+        return entries

@@ -184,6 +184,9 @@ def direct_user(address: str) -> str | None:
     return address[len(DM_PREFIX):] if address.startswith(DM_PREFIX) else None
 
 
+NOTICE_PREFIX = "notice-"
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """One message waiting to be posted to one channel, or sent to one user when `channel` is a DM
@@ -201,6 +204,13 @@ class OutboxItem:
     status: str | None = None
     accepted_at: float = 0.0
     score: float = 0.0
+    # Sent again from the failed list: it was counted as failed once, and is not counted again.
+    replayed: bool = False
+
+    @property
+    def notice(self) -> bool:
+        """A relay notice (bot.notices) rather than a message of the route's webhooks."""
+        return self.delivery_id.startswith(NOTICE_PREFIX)
 
     def encode(self) -> str:
         """The stored form. Decoding and encoding again gives the same string, which is how a
