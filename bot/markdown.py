@@ -129,14 +129,17 @@ def _broadcast_break(s: str, start: int, bang: bool) -> int | None:
     shown: list[tuple[str, int]] = []  # (NFKC-folded shown text, index just past it in `s`)
     size = 0
     j = start
+    previous = ""
     while j < len(s) and size <= len("everyone") + 1:
-        raw = s[j]
+        raw, after_backtick = s[j], previous == "`"
+        previous = raw
         c, j = _shown_at(s, j)
         if c == ZWSP:
             break
         if raw == "]":
             j = _past_link_target(s, j)
-        if raw in _UNSHOWN_MARKUP or all(map(_invisible, c)):
+        # A code span drops one space of padding after its opening backticks: "`` here` ``" shows "here`".
+        if raw in _UNSHOWN_MARKUP or all(map(_invisible, c)) or (raw == " " and after_backtick):
             continue
         folded = unicodedata.normalize("NFKC", c).lower()
         shown.append((folded, j))
