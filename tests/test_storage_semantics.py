@@ -837,3 +837,29 @@ def test_a_delivery_thread_outlives_a_redis_outage(make_relay, copera, monkeypat
         assert wait_for(lambda: markers(copera.texts()) == ["evt-0"], 15)
     finally:
         dispatcher.stop(timeout=10)
+
+
+def test_a_message_two_holders_give_up_on_is_counted_failed_once(make_relay, copera):
+    """A holder that stalled past its lease and the holder that took the message over both get
+    Copera's 403: the failed list holds one entry, and stats and /metrics count one failure."""
+    from bot.copera_client import SendResult
+
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    dispatcher = relay.runtime.dispatcher
+    assert dispatcher.outbox.claim("stalled", 0.05) == CHANNEL
+    items = dispatcher.outbox.take(CHANNEL, "stalled", 10)
+    time.sleep(0.1)
+    assert dispatcher.outbox.recover() == 1
+    assert dispatcher.outbox.claim("next", 30) == CHANNEL
+    assert [i.id for i in dispatcher.outbox.take(CHANNEL, "next", 10)] == [i.id for i in items]
+    refused = SendResult("permanent", 403, "Forbidden")
+    dispatcher.settle(CHANNEL, "stalled", items, refused)
+    dispatcher.settle(CHANNEL, "next", items, refused)
+    assert [markers([e["text"]]) for e in failed_entries(relay)] == [["evt-0"]]
+    header, *rows = cli(relay, "stats").splitlines()
+    columns = header.split()[3:]  # after "route (last hour)"
+    ops = dict(zip(columns, map(int, next(r for r in rows if r.startswith("ops ")).split()[1:]), strict=True))
+    assert (ops["failed"], ops["post_attempts_failed"]) == (1, 2)
+    assert b"1" == relay.redis.hget(keys.COUNTERS, "failed|ops|403")

@@ -35,6 +35,17 @@ def _list_key(route: str) -> str:
 # webhook whose job then failed for good before its messages were queued (ARGV[5] = 'unformatted').
 # A new id goes to the front of the route's list; the stories of the ids that fall off its end are
 # deleted with them (ARGV[6] is the story key prefix), so no story outlives its place on the list.
+# A message is counted as failed once, whoever records it: a holder that stalled past its lease and
+# the holder that took the message over may both give up on it (the failed list keeps one entry).
+_COUNT_FAILED_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
+return 0
+"""
+
 _RECORD_FIRST = """
 local current = redis.call('HGET', KEYS[1], 'outcome')
 local replaceable = (ARGV[5] == 'formatted' and redis.call('HGET', KEYS[1], 'unformatted') == '1')
@@ -71,6 +82,7 @@ class History:
         self.size = size
         self._record_first = connection.register_script(_RECORD_FIRST)
         self._record_delivery = connection.register_script(_RECORD_DELIVERY)
+        self._count_failed_once = connection.register_script(_COUNT_FAILED_ONCE)
 
     def formatted(self, envelope: dict, items: list[dict], reason: str | None = None) -> None:
         """Records a webhook once the worker has turned it into messages (before they are queued,
@@ -123,9 +135,15 @@ class History:
             # Each message counts once as posted or failed; a replay that fails again is an attempt.
             if outcome == "failed" and item.replayed:
                 continue
-            if outcome in ("posted", "failed"):
-                pipe.hincrby(keys.COUNTERS, f"{outcome}|{route}|{status}", 1)
-            if outcome in ("posted", "failed", "dry_run"):
+            if outcome == "failed":
+                self._count_failed_once(
+                    keys=[keys.counted_failed(item.id), keys.COUNTERS, stats.bucket_key(now)],
+                    args=[stats.KEEP_SECONDS * 12, f"failed|{route}|{status}", f"{route}|failed", stats.KEEP_SECONDS],
+                    client=pipe)
+                continue
+            if outcome == "posted":
+                pipe.hincrby(keys.COUNTERS, f"posted|{route}|{status}", 1)
+            if outcome in ("posted", "dry_run"):
                 stats.record(pipe, route, outcome)
         if outcome in ("retrying", "rate_limited"):
             reason = "rate_limited" if outcome == "rate_limited" else "error"

@@ -18,6 +18,7 @@ Records (bot.store.failed, bot.store.history, bot.store.stats):
 - `failed`, `failed:index`   the failed list (entries by id; ids by time)
 - `delivery:<delivery id>`   one webhook's story; `deliveries:<route>` the newest ids per route
 - `counters`                 monotonic delivery counters for /metrics
+- `counted-failed:<item id>` the message was counted as failed (once, whoever gives up on it)
 - `stats:<minute>`           per-route counts per minute, two hours
 
 Alert lifecycle (bot.store.alerts):
@@ -68,6 +69,10 @@ def channel_state(channel: str) -> str:
 
 def uncertain(item_id: str) -> str:
     return f"{PREFIX}uncertain:{item_id}"
+
+
+def counted_failed(item_id: str) -> str:
+    return f"{PREFIX}counted-failed:{item_id}"
 
 
 def formatted(delivery_id: str | None) -> str:
