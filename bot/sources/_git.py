@@ -4,7 +4,9 @@ helpers every forge's module needs (branch names, commit lines, the all-zero obj
 Zulip keeps the same in `zerver/lib/webhooks/git.py`. Bitbucket Cloud, Bitbucket Server and Azure
 DevOps build their push and pull-request messages with `ref_message` and `pr_message`, so the three
 read alike; GitHub, Gitea (and Gogs) and GitLab share the commit line, the branch of a ref and the
-"<sentence> in <repository>" message.
+"<sentence> in <repository>" message. All of them name people with `user_name` and credit a pushed
+commit's author with `other_author`; the two ways a commit reads in a push (`commit_item`, sha
+first, and `commit_summary`, message first) are kept apart because the senders' messages differ.
 """
 
 from __future__ import annotations
@@ -148,11 +150,62 @@ def branch_of_ref(ref) -> str:
     return (ref or "").removeprefix("refs/heads/")
 
 
+def pushed_branch(ref) -> str | None:
+    """The branch a pushed ref names (`refs/heads/main` → `main`); None for tags and other refs."""
+    return branch_of_ref(ref) if (ref or "").startswith("refs/heads/") else None
+
+
+def tag_of_ref(ref) -> str | None:
+    """The tag a pushed ref names (`refs/tags/v1` → `v1`); None for branches and other refs."""
+    return ref.removeprefix("refs/tags/") if (ref or "").startswith("refs/tags/") else None
+
+
+def user_name(user, *keys: str) -> str:
+    """The first of `keys` set in a user object, else "".
+
+    Each forge names people in its own fields (GitHub `login`, GitLab `name`, Bitbucket
+    `display_name`…), and senders leave the object out or null, which reads as no name.
+    """
+    if not isinstance(user, dict):
+        return ""
+    return next((user[key] for key in keys if user.get(key)), "")
+
+
+def other_author(names, pushers=()) -> str | None:
+    """Whom to credit a pushed commit to: the first of its author's `names`, unless one of them is
+    among `pushers` (people's own commits need no credit in their own push)."""
+    names = [name for name in names if name]
+    return names[0] if names and not set(names) & set(pushers) else None
+
+
 def commit_line(sha, url, message) -> str:
     """`[abcdef1](url) First line of the message`, leaving out whichever part is missing."""
     short = str(sha or "")[:SHORT_SHA]
     parts = [md.link(short, url) if short else "", md.inline(md.first_line(message, 100))]
     return " ".join(part for part in parts if part)
+
+
+def commit_item(sha, url, message, author=None) -> str:
+    """A pushed commit as GitHub, Gitea and GitLab list it: `[abcdef1](url) First line (author)`."""
+    return commit_line(sha, url, message) + (f" ({md.inline(author)})" if author else "")
+
+
+def commit_summary(sha, url, message, author=None) -> str:
+    """A pushed commit as Bitbucket and Azure DevOps list it, message first:
+    `First line ([abcdef1](url)) — author`."""
+    summary = md.inline(md.first_line(message) or "(no message)")
+    return f"{summary} ({commit_link(sha, url)})" + (f" — {md.inline(author)}" if author else "")
+
+
+def commit_count(count: int) -> str:
+    """How many commits, in words: "1 commit", "3 commits"."""
+    return f"{count} commit{'s' if count != 1 else ''}"
+
+
+def commit_list(items: list[str], total: int) -> str:
+    """A push's commit items as bullets, at most ten, then "… and N more commits" for the rest of
+    `total` (senders cap the commits they send, so the total can exceed the items)."""
+    return md.bullets(items, total=total, noun="more commits") if items else ""
 
 
 def repo_message(repo: str, sentence: str, url, body=(), severity="info", branch=None, subject=None) -> Message:

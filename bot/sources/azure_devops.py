@@ -19,7 +19,16 @@ from bot import markdown as md
 from bot.message import Message
 
 # Pushes and pull requests read like Bitbucket's; the message builders are the same ones.
-from bot.sources._git import ZERO_SHA, Href, branches, commit_link, pr_message, ref_message
+from bot.sources._git import (
+    ZERO_SHA,
+    Href,
+    branches,
+    commit_summary,
+    other_author,
+    pr_message,
+    ref_message,
+    user_name,
+)
 from bot.sources.base import Event, Lenient, Source
 
 _MARKDOWN_LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
@@ -170,7 +179,7 @@ def _short_ref(ref) -> str:
 
 
 def _display(identity, default: str = "Someone") -> str:
-    return (identity or {}).get("displayName") or default
+    return user_name(identity, "displayName") or default
 
 
 def _web(obj) -> str | None:
@@ -193,11 +202,9 @@ def _repo_web(repo: dict) -> str | None:
 
 
 def _commit_item(commit: dict, web: str | None, pusher: str) -> str:
-    author = (commit.get("author") or {}).get("name")
-    by = f" — {md.inline(author)}" if author and author != pusher else ""
-    summary = md.inline(md.first_line(commit.get("comment")) or "(no message)")
+    by = other_author([user_name(commit.get("author"), "name")], [pusher])
     sha = commit["commitId"]
-    return f"{summary} ({commit_link(sha, web and f'{web}/commit/{sha}')}){by}"
+    return commit_summary(sha, web and f"{web}/commit/{sha}", commit.get("comment"), by)
 
 
 def _push_ref(p: dict, update: dict, commits: list[dict]) -> Message:

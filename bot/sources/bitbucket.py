@@ -27,9 +27,12 @@ from bot.sources._git import (
     branches,
     change_bullets,
     commit_link,
+    commit_summary,
+    other_author,
     person,
     pr_message,
     ref_message,
+    user_name,
 )
 from bot.sources.base import Event, Lenient, Source
 
@@ -177,8 +180,7 @@ def _html(obj) -> str | None:
 
 
 def _name(user) -> str:
-    user = user or {}
-    return user.get("display_name") or user.get("nickname") or "Someone"
+    return user_name(user, "display_name", "nickname") or "Someone"
 
 
 def _who(p: dict) -> str:
@@ -206,10 +208,9 @@ def _commit_url(p: dict, sha: str, commit=None) -> str | None:
 
 
 def _commit_item(commit: dict, pusher: str) -> str:
-    author = _name((commit.get("author") or {}).get("user"))
-    by = f" — {md.inline(author)}" if author not in ("Someone", pusher) else ""
-    summary = md.inline(md.first_line(commit.get("message")) or "(no message)")
-    return f"{summary} ({commit_link(commit['hash'], _html(commit))}){by}"
+    author = (commit.get("author") or {}).get("user")
+    by = other_author([user_name(author, "display_name", "nickname")], [pusher])
+    return commit_summary(commit["hash"], _html(commit), commit.get("message"), by)
 
 
 def _change_message(p: dict, change: dict) -> Message:

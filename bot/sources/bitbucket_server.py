@@ -29,6 +29,7 @@ from bot.sources._git import (
     person,
     pr_message,
     ref_message,
+    user_name,
 )
 from bot.sources.base import Event, Lenient, Source
 
@@ -139,8 +140,7 @@ def _href(obj) -> str | None:
 
 
 def _person(user) -> str:
-    user = user or {}
-    return person(user.get("displayName") or user.get("name") or "Someone", _href(user))
+    return person(user_name(user, "displayName", "name") or "Someone", _href(user))
 
 
 def _who(p: dict) -> str:

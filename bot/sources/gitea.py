@@ -16,7 +16,18 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import HmacSignature
 from bot.message import Message
-from bot.sources._git import ZERO_SHA, branch_of_ref, commit_line, repo_message
+from bot.sources._git import (
+    ZERO_SHA,
+    branch_of_ref,
+    commit_count,
+    commit_item,
+    commit_list,
+    other_author,
+    pushed_branch,
+    repo_message,
+    tag_of_ref,
+    user_name,
+)
 from bot.sources.base import Event, Lenient, Source
 
 # Label and milestone changes are frequent bookkeeping that nobody needs to be told about.
@@ -132,8 +143,7 @@ class ReleaseSchema(RepoEvent):
 
 # -- shared pieces -------------------------------------------------------------------------------
 def _login(user) -> str:
-    user = user or {}
-    return user.get("login") or user.get("username") or user.get("full_name") or ""
+    return user_name(user, "login", "username", "full_name")
 
 
 def _actor(p: dict) -> str:
@@ -160,26 +170,25 @@ def _assignees(item: dict) -> str:
 # -- formatters ------------------------------------------------------------------------------------
 def _commit_item(commit: dict, pushers: set) -> str:
     """One pushed commit; its author is named only when someone other than the pusher wrote it."""
-    author = commit.get("author") or {}
-    names = {author.get("username"), author.get("name")} - {None, ""}
-    by = f" ({md.inline(author.get('username') or author.get('name'))})" if names and not names & pushers else ""
-    return commit_line(commit["id"], commit.get("url"), commit.get("message")) + by
+    author = commit.get("author")
+    by = other_author([user_name(author, "username"), user_name(author, "name")], pushers)
+    return commit_item(commit["id"], commit.get("url"), commit.get("message"), by)
 
 
 def format_push(p: dict) -> Message:
     actor = _actor(p)
-    is_tag = p["ref"].startswith("refs/tags/")
-    kind, name = ("tag", p["ref"].removeprefix("refs/tags/")) if is_tag else ("branch", branch_of_ref(p["ref"]))
-    branch = None if is_tag else name
+    tag = tag_of_ref(p["ref"])
+    branch = None if tag is not None else branch_of_ref(p["ref"])
+    kind, name = ("tag", tag) if tag is not None else ("branch", branch)
     if p.get("after") == ZERO_SHA:
         return _message(p, f"{actor} deleted {kind} {name}", _repo_url(p), branch=branch)
     commits = p.get("commits") or []
     count = max(int(p.get("total_commits") or 0), len(commits))
-    people = [p.get("sender") or {}, p.get("pusher") or {}]
-    pushers = {user.get(key) for user in people for key in ("login", "username", "full_name")} - {None, ""}
+    keys = ("login", "username", "full_name")
+    pushers = {user_name(p.get(who), key) for who in ("sender", "pusher") for key in keys}
     items = [_commit_item(commit, pushers) for commit in commits]
-    sentence = f"{actor} pushed {count} commit{'s' if count != 1 else ''} to {name}"
-    body = [md.bullets(items, total=count, noun="more commits")] if items else []
+    sentence = f"{actor} pushed {commit_count(count)} to {name}"
+    body = [commit_list(items, count)]
     return _message(p, sentence, p.get("compare_url") or _repo_url(p, "src", name), body, branch=branch)
 
 
@@ -277,7 +286,7 @@ def _quiet(event: str):
 
 
 def _pushed_branch(p: dict) -> str | None:
-    return branch_of_ref(p["ref"]) if p["ref"].startswith("refs/heads/") else None
+    return pushed_branch(p["ref"])
 
 
 def _created_branch(p: dict) -> str | None:

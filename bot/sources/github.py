@@ -17,6 +17,7 @@ from marshmallow import fields
 from bot import markdown as md
 from bot.auth import HmacSignature
 from bot.message import Message, severity_of
+from bot.sources._git import commit_count, commit_item, commit_line, other_author, pushed_branch, tag_of_ref, user_name
 from bot.sources.base import Event, Lenient, Source
 
 # -- schemas ---------------------------------------------------------------------------------
@@ -448,7 +449,7 @@ def _in_repo(p: dict) -> str:
 
 
 def _actor(p: dict) -> str:
-    return _dict(p.get("sender")).get("login") or _dict(p.get("pusher")).get("name") or "Someone"
+    return user_name(p.get("sender"), "login") or user_name(p.get("pusher"), "name") or "Someone"
 
 
 def _words(action: str) -> str:
@@ -461,12 +462,9 @@ def _quote(value, limit: int = 600) -> str:
 
 
 def _commit(p: dict, sha, message=None, url=None) -> str:
-    """A short, linked commit id followed by the first line of its message."""
-    if not sha:
-        return ""
-    linked = md.link(sha[:7], url or f"{_repo(p).get('html_url')}/commit/{sha}")
-    line = md.first_line(message, 100)
-    return f"{linked} {md.inline(line)}" if line else linked
+    """A short commit id, linked to its page in the repository unless `url` says where, then the
+    first line of its message."""
+    return commit_line(sha, url or f"{_repo(p).get('html_url')}/commit/{sha}", message) if sha else ""
 
 
 def _from(changes, key: str):
@@ -485,36 +483,32 @@ def _message(p: dict, title: str, url, body=(), severity: str = "info", branch=N
     )
 
 
-def _branch_of_ref(ref: str) -> str | None:
-    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
-
-
 # -- code ------------------------------------------------------------------------------------
 
 
 def _commit_item(p: dict, commit: dict) -> str:
-    author = _dict(commit.get("author"))
-    who = author.get("username") or author.get("name")
-    item = _commit(p, commit["id"], commit.get("message"), commit.get("url"))
-    return f"{item} ({md.inline(who)})" if who else item
+    """One pushed commit, its author always named (GitHub pushes often carry others' commits)."""
+    author = commit.get("author")
+    by = other_author([user_name(author, "username"), user_name(author, "name")])
+    url = commit.get("url") or f"{_repo(p).get('html_url')}/commit/{commit['id']}"
+    return commit_item(commit["id"], url, commit.get("message"), by)
 
 
 def format_push(p: dict) -> Message:
     ref, repo, who = p["ref"], _repo(p), _actor(p)
-    if ref.startswith("refs/tags/"):
-        tag = ref.removeprefix("refs/tags/")
+    tag = tag_of_ref(ref)
+    if tag is not None:
         if p.get("deleted"):
             return _message(p, f"{who} deleted tag {tag}{_in_repo(p)}", repo["html_url"])
         return _message(p, f"{who} pushed tag {tag}{_in_repo(p)}", f"{repo['html_url']}/tree/{quote(tag)}")
-    branch = _branch_of_ref(ref) or ref
+    branch = pushed_branch(ref) or ref
     if p.get("deleted"):
         return _message(p, f"{who} deleted branch {branch}{_in_repo(p)}", p.get("compare"), branch=branch)
     commits = p.get("commits") or []
     verb = "force-pushed" if p.get("forced") else "pushed"
     target = f"new branch {branch}" if p.get("created") else branch
     if commits:
-        count = f"{len(commits)} commit" + ("s" if len(commits) != 1 else "")
-        title = f"{who} {verb} {count} to {target}{_in_repo(p)}"
+        title = f"{who} {verb} {commit_count(len(commits))} to {target}{_in_repo(p)}"
     else:
         title = f"{who} {verb} {'new branch' if p.get('created') else 'branch'} {branch}{_in_repo(p)}"
     return _message(
@@ -1074,7 +1068,7 @@ def _completed_check_run(p: dict) -> str | None:
 
 
 def _pushed_branch(p: dict) -> str | None:
-    return _branch_of_ref(p["ref"])
+    return pushed_branch(p["ref"])
 
 
 def _created_branch(p: dict) -> str | None:

@@ -17,7 +17,17 @@ from marshmallow import ValidationError, fields, validates_schema
 from bot import markdown as md
 from bot.auth import TokenHeader
 from bot.message import Message, severity_of
-from bot.sources._git import ZERO_SHA, branch_of_ref, commit_line, repo_message
+from bot.sources._git import (
+    ZERO_SHA,
+    branch_of_ref,
+    commit_count,
+    commit_item,
+    commit_line,
+    commit_list,
+    other_author,
+    repo_message,
+    user_name,
+)
 from bot.sources._monitoring import duration
 from bot.sources.base import Event, Lenient, Source
 
@@ -212,8 +222,7 @@ class WikiSchema(ProjectEvent):
 
 # -- shared pieces -------------------------------------------------------------------------------
 def _actor(p: dict) -> str:
-    user = p.get("user") or {}
-    return user.get("name") or user.get("username") or p.get("user_name") or "Someone"
+    return user_name(p.get("user"), "name", "username") or p.get("user_name") or "Someone"
 
 
 def _project(p: dict) -> str:
@@ -251,9 +260,8 @@ def _removed(p: dict) -> bool:
 # -- push and tag push ---------------------------------------------------------------------------
 def _commit_item(commit: dict, pusher: str) -> str:
     """One commit of a push; its author is named only when someone else wrote it."""
-    author = (commit.get("author") or {}).get("name")
-    by = f" ({md.inline(author)})" if author and author != pusher else ""
-    return commit_line(commit["id"], commit.get("url"), commit.get("message")) + by
+    by = other_author([user_name(commit.get("author"), "name")], [pusher])
+    return commit_item(commit["id"], commit.get("url"), commit.get("message"), by)
 
 
 def format_push(p: dict) -> Message:
@@ -265,14 +273,14 @@ def format_push(p: dict) -> Message:
     if _removed(p):
         return _message(p, f"{actor} deleted branch {branch}", _project_url(p, "branches"), branch=branch)
     items = [_commit_item(c, actor) for c in commits]
-    body = [md.bullets(items, total=count, noun="more commits")] if items else []
+    body = [commit_list(items, count)]
     if before == ZERO_SHA:
         sentence = f"{actor} created branch {branch}"
         url = _project_url(p, "tree", branch)
         if not items:
             body = [md.fields([("At", commit_line(after, _project_url(p, "commit", after), ""))])]
     else:
-        sentence = f"{actor} pushed {count} commit{'s' if count != 1 else ''} to {branch}"
+        sentence = f"{actor} pushed {commit_count(count)} to {branch}"
         url = _project_url(p, "compare", f"{before}...{after}")
     return _message(p, sentence, url, body, branch=branch)
 
