@@ -286,9 +286,10 @@ def stats_command():
 
     connection = _redis_or_exit()
     data = stats.last_hour(connection)["routes"]
-    # Webhooks (queued … unauthorized) and messages (posted, dry_run, failed) are each counted once;
-    # post_attempts_failed counts every post Copera did not accept, retries included.
-    columns = ["queued", "duplicate", "ignored", "invalid", "unauthorized", "posted", "dry_run", "failed",
+    # Webhooks (queued … unauthorized, and nothing: formatted into no message) and messages (posted,
+    # dry_run, failed) are each counted once; post_attempts_failed counts every post Copera did not
+    # accept, retries included.
+    columns = ["queued", "duplicate", "ignored", "invalid", "unauthorized", "nothing", "posted", "dry_run", "failed",
                "post_attempts_failed"]
     click.echo(f"{'route (last hour)':20} " + " ".join(f"{c:>12}" for c in columns))
     for route in sorted(set(data) | set(_readonly_config().routes)):

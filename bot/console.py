@@ -44,7 +44,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self';
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # What intake records per request; their sum is what a route received.
 INTAKE_OUTCOMES = ("queued", "duplicate", "ignored", "invalid", "unauthorized")
-COLUMNS = ("received", "queued", "ignored", "invalid", "unauthorized", "posted", "retrying", "failed")
+COLUMNS = ("received", "queued", "ignored", "invalid", "unauthorized", "nothing", "posted", "retrying", "failed")
 NAV = [("console.overview", "Overview"), ("console.routes", "Routes"), ("console.preview", "Preview"),
        ("console.deliveries", "Deliveries"), ("console.failed", "Failed"), ("console.config_check", "Config")]
 # Messages are rendered as CommonMark with raw HTML off: a payload's `<script>` shows as text. Images
@@ -193,6 +193,8 @@ def overview():
     for name in _relay().config.routes:
         counts = dict(hour["routes"].get(name, {}))
         counts["received"] = sum(counts.get(o, 0) for o in INTAKE_OUTCOMES)
+        # Posts Copera did not accept and that are tried again or given up on (stats' post_attempts_failed).
+        counts["retrying"] = counts.get("post_attempts_failed", 0)
         rows.append({"route": name, "counts": counts, "chart": _chart(hour["minutes"], name)})
     waiting, oldest = Outbox(connection).backlog()
     return render_template("console/overview.html", title="Overview", rows=rows, columns=COLUMNS,

@@ -461,10 +461,11 @@ class Chaos:
                 r.details[a.delivery_id] = {"route": a.route, "level": a.level, "index": a.index,
                                             "posts": posts[a.index], "on_failed_list": states[1],
                                             "history": entry}
-        self.compare_stats(stats_text, failed_entries, posts)
+        self.compare_stats(stats_text, failed_entries, posts, history)
 
-    def compare_stats(self, text: str, failed_entries: list[dict], posts: Counter) -> None:
-        """`stats` per route: queued = accepted; failed = entries on the failed list; posted lies
+    def compare_stats(self, text: str, failed_entries: list[dict], posts: Counter, history: dict) -> None:
+        """`stats` per route: queued = accepted; nothing = webhooks `deliveries` shows as "nothing to
+        post"; failed = entries on the failed list; posted lies
         between the distinct webhooks posted and the posts Copera saw (a post whose acknowledgement
         was lost is counted once, by the worker that posted it again); nothing waits."""
         r, rows = self.result, {}
@@ -485,6 +486,9 @@ class Chaos:
             seen = sum(posts[a.index] for a in mine)
             if row["queued"] != len(mine):
                 r.stats_disagreements.append(f"{route}: stats queued {row['queued']}, accepted {len(mine)}")
+            nothing = sum(1 for a in mine if history.get(a.delivery_id, {}).get("outcome") == "nothing to post")
+            if row["nothing"] != nothing:
+                r.stats_disagreements.append(f"{route}: stats nothing {row['nothing']}, deliveries {nothing}")
             if row["failed"] != failed:
                 r.stats_disagreements.append(f"{route}: stats failed {row['failed']}, failed list {failed}")
             if not distinct <= row["posted"] <= seen:

@@ -163,7 +163,7 @@ def test_overview_counts_the_last_hour_per_route(console, copera):
                     html).group(1)
     cells = re.findall(r'<td class="num[^"]*">(\d+)</td>', row)
     # received, queued, ignored, invalid, unauthorized, posted, retrying, failed
-    assert cells == ["2", "1", "0", "0", "1", "1", "0", "0"]
+    assert cells == ["2", "1", "0", "0", "1", "0", "1", "0", "0"]
     assert row.count('class="rx"') == 1 and "<svg" in row
     assert "live" in html and ">0</a></span> failed" in html
 

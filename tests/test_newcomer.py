@@ -143,7 +143,7 @@ def test_each_message_counts_once_and_attempts_are_counted_as_attempts(make_rela
     table = runner.invoke(args=["stats"]).output.splitlines()
     counts = dict(zip(table[0].split()[3:], next(r for r in table if r.startswith("demo ")).split()[1:], strict=True))
     assert counts == {"queued": "1", "duplicate": "0", "ignored": "0", "invalid": "0", "unauthorized": "0",
-                      "posted": "1", "dry_run": "0", "failed": "1", "post_attempts_failed": "2"}
+                      "nothing": "0", "posted": "1", "dry_run": "0", "failed": "1", "post_attempts_failed": "2"}
     metrics = relay.client.get("/metrics").get_data(as_text=True)
     assert 'relay_messages_posted_total{route="demo",status="204"} 1.0' in metrics
     assert 'relay_messages_failed_total{route="demo",status="403"} 1.0' in metrics

@@ -544,7 +544,7 @@ def test_a_refused_channel_raises_one_notice_per_kind_route_and_channel(make_rel
     assert {r["outcome"] for r in json.loads(cli(relay, "deliveries", "--json"))} == {"failed"}
     alerts_row = next(line for line in cli(relay, "stats").splitlines() if line.startswith("alerts "))
     # The 3 notices posted to the notices channel are the relay's messages, not the route's.
-    assert alerts_row.split()[1:] == ["4", "0", "0", "0", "0", "0", "0", "4", "4"]
+    assert alerts_row.split()[1:] == ["4", "0", "0", "0", "0", "0", "0", "0", "4", "4"]
 
 
 def test_a_holder_that_gives_up_after_losing_its_lease_leaves_no_copy_behind(make_relay, copera):

@@ -29,12 +29,6 @@ def _list_key(route: str) -> str:
     return keys.deliveries(route)
 
 
-# Writes a webhook's first record; returns 0 (changing nothing) if it exists, as after a re-run job
-# or when its outcome was already recorded. Two records may be replaced: a webhook that failed
-# unformatted, by its formatting once it is replayed (ARGV[5] = 'formatted'); and a "pending"
-# webhook whose job then failed for good before its messages were queued (ARGV[5] = 'unformatted').
-# A new id goes to the front of the route's list; the stories of the ids that fall off its end are
-# deleted with them (ARGV[6] is the story key prefix), so no story outlives its place on the list.
 # A message is counted as failed once, whoever records it: a holder that stalled past its lease and
 # the holder that took the message over may both give up on it (the failed list keeps one entry).
 _COUNT_FAILED_ONCE = """
@@ -46,6 +40,12 @@ end
 return 0
 """
 
+# Writes a webhook's first record; returns 0 (changing nothing) if it exists, as after a re-run job
+# or when its outcome was already recorded. Two records may be replaced: a webhook that failed
+# unformatted, by its formatting once it is replayed (ARGV[5] = 'formatted'); and a "pending"
+# webhook whose job then failed for good before its messages were queued (ARGV[5] = 'unformatted').
+# A new id goes to the front of the route's list; the stories of the ids that fall off its end are
+# deleted with them (ARGV[6] is the story key prefix), so no story outlives its place on the list.
 _RECORD_FIRST = """
 local current = redis.call('HGET', KEYS[1], 'outcome')
 local replaceable = (ARGV[5] == 'formatted' and redis.call('HGET', KEYS[1], 'unformatted') == '1')
