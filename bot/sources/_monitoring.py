@@ -7,6 +7,8 @@ messages one look: the alert is "firing" with the tool's severity while the prob
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot import markdown as md
 from bot.message import Message, severity_of
 
@@ -66,3 +68,11 @@ def duration(seconds) -> str:
             parts.append(f"{left // size}{unit}")
             left %= size
     return " ".join(parts[:2])
+
+
+def utc_time(seconds) -> str:
+    """A Unix timestamp as "2026-11-28 21:04:12 UTC"; "" when it is not a usable number."""
+    try:
+        return dt.datetime.fromtimestamp(int(float(seconds)), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
