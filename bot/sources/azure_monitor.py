@@ -43,6 +43,8 @@ OPERATORS = {
     "LessThanOrEqual": "≤",
     "Equal": "=",
     "GreaterOrLessThan": "outside",
+    "Greater Than": ">",
+    "Less Than": "<",
 }
 
 
@@ -96,6 +98,14 @@ class ConditionSchema(Lenient):
 
 class CriteriaContextSchema(Lenient):
     condition = fields.Nested(ConditionSchema, allow_none=True)
+    # Log search alerts of the older API (monitoringService "Log Analytics", "Application Insights").
+    SearchQuery = fields.Str(allow_none=True)
+    Operator = fields.Str(allow_none=True)
+    Threshold = fields.Raw(allow_none=True)
+    ResultCount = fields.Raw(allow_none=True)
+    LinkToFilteredSearchResultsUI = fields.Str(allow_none=True)
+    LinkToSearchResults = fields.Str(allow_none=True)
+    SearchIntervalDurationMin = fields.Raw(allow_none=True)
 
 
 class CriteriaDataSchema(DataSchema):
@@ -185,12 +195,26 @@ def _alert(p: dict, fields_: list, details: list) -> Message:
 
 def format_criteria(p: dict):
     """A metric or log search alert: its criteria with the values that crossed the threshold."""
-    condition = (p["data"].get("alertContext") or {}).get("condition") or {}
-    criteria = [_criterion(c) for c in condition.get("allOf") or []]
-    queries = [c["searchQuery"] for c in condition.get("allOf") or [] if c.get("searchQuery")]
+    context = p["data"].get("alertContext") or {}
+    condition = context.get("condition") or {}
+    all_of = condition.get("allOf") or []
+    window = condition.get("windowSize")
+    if not all_of and context.get("SearchQuery"):
+        all_of = [{
+            "searchQuery": context["SearchQuery"],
+            "operator": context.get("Operator"),
+            "threshold": context.get("Threshold"),
+            "metricValue": context.get("ResultCount"),
+            "linkToFilteredSearchResultsUI": context.get("LinkToFilteredSearchResultsUI"),
+            "linkToSearchResultsUI": context.get("LinkToSearchResults"),
+        }]
+        minutes = _value(context.get("SearchIntervalDurationMin"))
+        window = f"{minutes} min" if minutes else None
+    criteria = [_criterion(c) for c in all_of]
+    queries = [c["searchQuery"] for c in all_of if c.get("searchQuery")]
     return _alert(
         p,
-        [("Window", md.inline(condition.get("windowSize"), 20))],
+        [("Window", md.inline(window, 20))],
         [
             md.bullets([c for c in criteria if c][:MAX_CRITERIA], MAX_CRITERIA, len(criteria)),
             md.fenced(queries[0], "kusto", 800) if queries else "",

@@ -58,6 +58,21 @@ def test_log_search_alert_shows_the_query_and_links_the_results():
     ]
 
 
+def test_log_search_alert_of_the_older_api_reads_its_flat_context():
+    assert render_fixture("azure-monitor", "log_alert__log_analytics_v1.json") == [
+        f"🚨 **[failed-logins fired]({PORTAL}{ALERTS}4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8)**\n\n"
+        "**Severity:** Sev0\n"
+        "**Resource:** `acme-sec-logs` (resource group `acme-security`)\n"
+        "**Window:** 5 min\n"
+        "**Since:** 2026-11-28T20:45:10.6630000Z\n"
+        "**Service:** Log Analytics\n\n"
+        "- log search \\> 20 · value `37` · [results](https://portal.azure.com#@acme.example.test/blade/"
+        "Microsoft_OperationsManagementSuite_Workspace/AnalyticsBlade/initiator/AnalyticsShareLinkToQuery/"
+        "isQueryEditorVisible/true/scope/acme-sec-logs/q/H4sIAAAAAAAAA2)\n\n"
+        "```kusto\nSigninLogs | where ResultType != 0 | summarize count()\n```",
+    ]
+
+
 def test_activity_log_alert_names_the_operation_and_caller():
     assert render_fixture("azure-monitor", "activity_log_alert__fired.json") == [
         f"🔵 **[vm-deleted-in-prod fired]({PORTAL}{ALERTS}9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d)**\n\n"
