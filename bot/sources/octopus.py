@@ -41,8 +41,8 @@ MACHINES = {"MachineUnhealthy": False, "MachineHealthy": True}
 
 class ReferenceSchema(Lenient):
     ReferencedDocumentId = fields.Str(required=True)
-    StartIndex = fields.Int(required=True)
-    Length = fields.Int(required=True)
+    StartIndex = fields.Int(required=True, strict=True)
+    Length = fields.Int(required=True, strict=True)
 
 
 class EventSchema(Lenient):
