@@ -21,7 +21,7 @@ import time
 import pytest
 from werkzeug.datastructures import Headers, MultiDict
 
-from bot.auth import REPLAY_WINDOW, AuthError, SlackSignature, StandardWebhooks
+from bot.auth import REPLAY_WINDOW, AuthError, HmacSignature, SlackSignature, StandardWebhooks
 from bot.config import ChannelRule, ConfigError, Route, parse_config
 from bot.sources import SOURCES
 from tests.conftest import CHANNEL
@@ -349,6 +349,8 @@ def _empty_key_request(source: str, body: bytes) -> tuple[dict, dict]:
     if source in SIGNED:
         header, prefix, _, _, extra = SIGNED[source]
         return {**extra, header: prefix + hmac.new(b"", body, hashlib.sha256).hexdigest()}, {}
+    if isinstance(auth, HmacSignature):
+        return {auth.header: auth.prefix + hmac.new(b"", body, hashlib.sha256).hexdigest()}, {}
     if isinstance(auth, StandardWebhooks):
         stamp = int(time.time())
         mac = hmac.new(b"", f"m1.{stamp}.".encode() + body, hashlib.sha256).digest()

@@ -7,8 +7,8 @@ messages one look: the alert is "firing" with the tool's severity while the prob
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from datetime import datetime
 
 from bot import markdown as md
 from bot.message import AlertRef, Message, severity_of
@@ -37,7 +37,7 @@ def epoch(value) -> float | None:
         return None
     zone = (m.group(3) or "Z").replace("Z", "+00:00")
     try:
-        moment = datetime.fromisoformat(f"{m.group(1)}.{(m.group(2) or '0')[:6]:0<6}{zone}".replace(" ", "T"))
+        moment = dt.datetime.fromisoformat(f"{m.group(1)}.{(m.group(2) or '0')[:6]:0<6}{zone}".replace(" ", "T"))
     except ValueError:
         return None
     seconds = moment.timestamp()
@@ -106,3 +106,11 @@ def duration(seconds) -> str:
             parts.append(f"{left // size}{unit}")
             left %= size
     return " ".join(parts[:2])
+
+
+def utc_time(seconds) -> str:
+    """A Unix timestamp as "2026-11-28 21:04:12 UTC"; "" when it is not a usable number."""
+    try:
+        return dt.datetime.fromtimestamp(int(float(seconds)), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
