@@ -45,6 +45,7 @@ def format_state(p: dict) -> Message:
     return check_alert(
         data["check_name"],
         up=up,
+        key=data.get("check_id"),
         fields=[
             ("Target", target(data.get("request_url"))),
             ("State", "" if up else md.inline(data["check_state_name"], 60)),

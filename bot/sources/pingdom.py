@@ -53,6 +53,7 @@ def format_state_change(p: dict) -> Message:
             ("Reason", "" if up else md.inline(reason)),
         ],
         details=[md.quote(custom, 500)] if custom else [],
+        key=p.get("check_id"),
     )
 
 

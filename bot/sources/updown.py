@@ -90,6 +90,8 @@ def format_down(e: dict) -> Message:
         up=False,
         url=downtime.get("details_url") or _page(e),
         fields=[("Target", _target(e)), ("Error", md.inline(error, 200))],
+        key=_check(e).get("token"),
+        started_at=downtime.get("started_at"),
     )
 
 
@@ -100,6 +102,9 @@ def format_up(e: dict) -> Message:
         up=True,
         url=_page(e),
         fields=[("Target", _target(e)), ("Down for", duration(downtime.get("duration")))],
+        key=_check(e).get("token"),
+        started_at=downtime.get("started_at"),
+        ended_at=downtime.get("ended_at"),
     )
 
 
