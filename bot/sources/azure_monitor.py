@@ -191,6 +191,9 @@ def _alert(p: dict, fields_: list, details: list) -> Message:
         ],
         details=[md.text(e.get("description"), 1000) if e.get("description") else "", *details],
         labels=data.get("customProperties") or {},
+        key=e.get("alertId"),
+        started_at=e.get("firedDateTime"),
+        ended_at=e.get("resolvedDateTime"),
     )
 
 

@@ -98,6 +98,9 @@ def format_incident(p: dict) -> Message:
             md.quote(doc["content"], 1000) if doc.get("content") else "",
         ],
         labels=i.get("policy_user_labels") or {},
+        key=i.get("incident_id"),
+        started_at=i.get("started_at"),
+        ended_at=i.get("ended_at"),
     )
 
 

@@ -101,6 +101,7 @@ def format_alert(p: dict) -> Message:
     return alert(
         f"{rule['name']} {'recovered' if recovered else 'is active'}",
         up=recovered,
+        key=f"{rule.get('id')}:{a.get('id')}",
         url=_rule_url(p),
         severity=severity,
         fields=[
