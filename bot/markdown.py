@@ -144,6 +144,15 @@ def _broadcast_break(s: str, start: int, bang: bool) -> int | None:
         folded = unicodedata.normalize("NFKC", c).lower()
         shown.append((folded, j))
         size += len(folded)
+        # Most `@`s are not followed by a mention word: stop as soon as the reading cannot become one
+        # (a run of markup specials after every `@` made this scan the bulk of escaping's time).
+        so_far = "".join(f for f, _ in shown)
+        if bang:
+            if not so_far.startswith("!"):
+                return None
+            so_far = so_far[1:]
+        if not any(word.startswith(so_far[:len(word)]) for word in _MENTION_WORDS):
+            return None
     cut = start
     if bang:
         if not shown or shown[0][0] != "!":
