@@ -84,6 +84,8 @@ def defuse(s: str) -> str:
         if m.start() < done:
             continue
         shown, past = _shown_at(s, m.start())
+        if _cannot_start_mention(s, past):
+            continue
         start = unicodedata.normalize("NFKC", shown)
         if start not in ("@", "<"):
             continue
@@ -92,6 +94,23 @@ def defuse(s: str) -> str:
             out += [s[done:cut], ZWSP]
             done = cut
     return "".join(out) + s[done:] if out else s
+
+
+# The quick test before the full reading: the first character after a run of markup that could
+# start a mention word (or the `!` of `<!`). Anything non-ASCII, an entity, a link's `]` or a code
+# span's padding space gets the full reading.
+_MARKUP_RUN = re.compile(r"[*_`~\\\[\]]*")
+_MAY_START_WORD = frozenset("eEcChHaA!&")
+
+
+def _cannot_start_mention(s: str, i: int) -> bool:
+    end = _MARKUP_RUN.match(s, i).end()
+    if end >= len(s):
+        return True
+    c = s[end]
+    if not c.isascii() or c in _MAY_START_WORD or "]" in s[i:end]:
+        return False
+    return not (c == " " and end > i and s[end - 1] == "`")
 
 
 def _shown_at(s: str, i: int) -> tuple[str, int]:
