@@ -29,6 +29,7 @@ from tests.formatting import fixture_bytes
 
 SECRET = "s3cret-for-signature-tests-0123"
 WRONG = "s3cret-for-signature-tests-0124"
+RENDER_SECRET = "whsec_" + base64.b64encode(b"render-key").decode()
 
 # source -> (signature header, prefix, several values allowed, fixture, extra headers)
 SIGNED = {
@@ -53,6 +54,7 @@ def relay(make_relay):
     routes["generic"] = {"source": "generic", "channel": CHANNEL, "secret": SECRET}
     routes["std"] = {"source": "standard-webhooks", "channel": CHANNEL, "secret": SECRET}
     routes["vercel"] = {"source": "vercel", "channel": CHANNEL, "secret": SECRET}
+    routes["render"] = {"source": "render", "channel": CHANNEL, "secret": RENDER_SECRET}
     return make_relay(routes, dry_run=True)
 
 
@@ -304,6 +306,25 @@ def test_standard_webhooks_through_the_app(relay):
     assert post(relay, "std", body, {"Authorization": f"Bearer {SECRET}"}).status_code == 401
     duplicated = [*_std(body, now, "msg_3").items(), ("webhook-id", "msg_3")]
     assert post(relay, "std", body, duplicated).status_code == 401
+
+
+def test_render_is_standard_webhooks_signed(relay):
+    secret = RENDER_SECRET
+    body = fixture_bytes("render", "deploy_ended__succeeded.json")
+    now = int(time.time())
+    assert post(relay, "render", body, _std(body, now, "msg_r1", secret)).status_code == 202
+    again = post(relay, "render", body, _std(body, now, "msg_r1", secret))
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
+    for stamp in (now - REPLAY_WINDOW - 30, now + REPLAY_WINDOW + 30):
+        stale = post(relay, "render", body, _std(body, stamp, f"msg_{stamp}", secret))
+        assert stale.status_code == 401 and "webhook-timestamp" in stale.json["message"]
+    # Keyed with the secret's text instead of the base64 key it carries: forged.
+    assert post(relay, "render", body, _std(body, now, "msg_r2", secret.removeprefix("whsec_"))).status_code == 401
+    other = "whsec_" + base64.b64encode(b"other-key").decode()
+    assert post(relay, "render", body, _std(body, now, "msg_r6", other)).status_code == 401
+    assert post(relay, "render", body, _std(body, now, "msg_r3", SECRET)).status_code == 401
+    assert post(relay, "render", body, {**_std(body, now, "msg_r4", secret), "webhook-id": "msg_r5"}).status_code == 401
+    assert post(relay, "render", body, {"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
 @pytest.mark.parametrize("offset, accepted", [(0, True), (-240, True), (240, True),
