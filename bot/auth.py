@@ -103,7 +103,9 @@ class _Scheme:
 
 
 class HmacSignature(_Scheme):
-    """`<header>: <prefix><hex HMAC-SHA256(secret, raw body)>`; several values may be allowed.
+    """`<header>: <prefix><hex HMAC(secret, raw body)>`; several values may be allowed.
+
+    The digest is SHA-256 unless `digest="sha1"` (Vercel still signs with HMAC-SHA1).
 
     With `timestamp_header`, a request carrying that header is also rejected when the timestamp is
     outside ±REPLAY_WINDOW (Sentry's `Sentry-Hook-Timestamp`). The signature does not cover that
@@ -112,8 +114,12 @@ class HmacSignature(_Scheme):
     """
 
     def __init__(self, header: str, prefix: str = "", separator: str | None = None,
-                 timestamp_header: str | None = None, clock: Callable[[], float] = time.time):
+                 timestamp_header: str | None = None, clock: Callable[[], float] = time.time,
+                 digest: str = "sha256"):
+        if digest not in ("sha256", "sha1"):
+            raise ValueError(f"unsupported HMAC digest {digest!r}")
         self.header = header
+        self.digest = digest
         self.prefix = prefix
         self.separator = separator
         self.timestamp_header = timestamp_header
@@ -128,7 +134,7 @@ class HmacSignature(_Scheme):
             f"; {self.timestamp_header}, when sent, within {REPLAY_WINDOW // 60} minutes"
             if self.timestamp_header else ""
         )
-        return f"{self.header}: {self.prefix}<hex HMAC-SHA256 of the raw body>{several}{fresh}"
+        return f"{self.header}: {self.prefix}<hex HMAC-{self.digest.upper()} of the raw body>{several}{fresh}"
 
     def verify(self, headers: Mapping, args: Mapping, body: bytes, secret: str) -> None:
         if self.timestamp_header:
@@ -137,7 +143,7 @@ class HmacSignature(_Scheme):
         presented = _single_header(headers, self.header)
         if not presented:
             raise AuthError(f"missing {self.header} signature header")
-        expected = hmac.new(_key(self, secret), body, hashlib.sha256).hexdigest()
+        expected = hmac.new(_key(self, secret), body, getattr(hashlib, self.digest)).hexdigest()
         candidates = presented.split(self.separator) if self.separator else [presented]
         ok = False
         for candidate in candidates:

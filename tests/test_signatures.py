@@ -29,6 +29,7 @@ from tests.formatting import fixture_bytes
 
 SECRET = "s3cret-for-signature-tests-0123"
 WRONG = "s3cret-for-signature-tests-0124"
+RENDER_SECRET = "whsec_" + base64.b64encode(b"render-key").decode()
 
 # source -> (signature header, prefix, several values allowed, fixture, extra headers)
 SIGNED = {
@@ -52,6 +53,8 @@ def relay(make_relay):
     routes["gitlab"] = {"source": "gitlab", "channel": CHANNEL, "secret": SECRET}
     routes["generic"] = {"source": "generic", "channel": CHANNEL, "secret": SECRET}
     routes["std"] = {"source": "standard-webhooks", "channel": CHANNEL, "secret": SECRET}
+    routes["vercel"] = {"source": "vercel", "channel": CHANNEL, "secret": SECRET}
+    routes["render"] = {"source": "render", "channel": CHANNEL, "secret": RENDER_SECRET}
     return make_relay(routes, dry_run=True)
 
 
@@ -242,6 +245,42 @@ def test_shared_secret_authorization_header_duplicated(relay):
     assert post(relay, "generic", b'{"message": "x"}', items).status_code == 401
 
 
+# -- Vercel: the same scheme over HMAC-SHA1 ------------------------------------------------------
+
+def test_vercel_sha1_signature_through_the_app(relay):
+    body = fixture_bytes("vercel", "deployment.succeeded__production.json")
+    sha1 = hexmac(body, algo=hashlib.sha1)
+    refused = {
+        "HMAC-SHA256 (the default scheme's digest)": hexmac(body),
+        "wrong secret": hexmac(body, WRONG, algo=hashlib.sha1),
+        "over a re-serialized body": hexmac(json.dumps(json.loads(body), indent=1).encode(), algo=hashlib.sha1),
+        "plain SHA-1 of the body, no key": hashlib.sha1(body).hexdigest(),
+        "truncated by one": sha1[:-1],
+        "under a sha1= prefix": "sha1=" + sha1,
+        "empty": "",
+    }
+    for label, value in refused.items():
+        response = post(relay, "vercel", body, {"x-vercel-signature": value})
+        assert response.status_code == 401, label
+    assert post(relay, "vercel", body, {}).status_code == 401
+    assert post(relay, "vercel", body, {"Authorization": f"Bearer {SECRET}"}).status_code == 401
+    assert post(relay, "vercel", body, {"x-vercel-signature": sha1.upper()}).status_code == 202
+    # Vercel redelivers with the same event id: answered as a duplicate.
+    again = post(relay, "vercel", body, {"x-vercel-signature": sha1})
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
+
+
+def test_hmac_signature_digest_is_checked_and_described():
+    assert "HMAC-SHA1 " in HmacSignature("x-vercel-signature", digest="sha1").description
+    assert "HMAC-SHA256 " in HmacSignature("X-Hub-Signature-256", prefix="sha256=").description
+    with pytest.raises(ValueError, match="md5"):
+        HmacSignature("X-Sig", digest="md5")
+    body = b'{"a": 1}'
+    HmacSignature("X-Sig", digest="sha1").verify({"X-Sig": hexmac(body, algo=hashlib.sha1)}, {}, body, SECRET)
+    with pytest.raises(AuthError):
+        HmacSignature("X-Sig").verify({"X-Sig": hexmac(body, algo=hashlib.sha1)}, {}, body, SECRET)
+
+
 # -- Standard Webhooks and Slack signing, through the app ------------------------------------------
 
 def _std(body: bytes, stamp: int, msg_id: str = "msg_1", secret: str = SECRET) -> dict:
@@ -267,6 +306,25 @@ def test_standard_webhooks_through_the_app(relay):
     assert post(relay, "std", body, {"Authorization": f"Bearer {SECRET}"}).status_code == 401
     duplicated = [*_std(body, now, "msg_3").items(), ("webhook-id", "msg_3")]
     assert post(relay, "std", body, duplicated).status_code == 401
+
+
+def test_render_is_standard_webhooks_signed(relay):
+    secret = RENDER_SECRET
+    body = fixture_bytes("render", "deploy_ended__succeeded.json")
+    now = int(time.time())
+    assert post(relay, "render", body, _std(body, now, "msg_r1", secret)).status_code == 202
+    again = post(relay, "render", body, _std(body, now, "msg_r1", secret))
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
+    for stamp in (now - REPLAY_WINDOW - 30, now + REPLAY_WINDOW + 30):
+        stale = post(relay, "render", body, _std(body, stamp, f"msg_{stamp}", secret))
+        assert stale.status_code == 401 and "webhook-timestamp" in stale.json["message"]
+    # Keyed with the secret's text instead of the base64 key it carries: forged.
+    assert post(relay, "render", body, _std(body, now, "msg_r2", secret.removeprefix("whsec_"))).status_code == 401
+    other = "whsec_" + base64.b64encode(b"other-key").decode()
+    assert post(relay, "render", body, _std(body, now, "msg_r6", other)).status_code == 401
+    assert post(relay, "render", body, _std(body, now, "msg_r3", SECRET)).status_code == 401
+    assert post(relay, "render", body, {**_std(body, now, "msg_r4", secret), "webhook-id": "msg_r5"}).status_code == 401
+    assert post(relay, "render", body, {"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
 @pytest.mark.parametrize("offset, accepted", [(0, True), (-240, True), (240, True),
@@ -350,7 +408,7 @@ def _empty_key_request(source: str, body: bytes) -> tuple[dict, dict]:
         header, prefix, _, _, extra = SIGNED[source]
         return {**extra, header: prefix + hmac.new(b"", body, hashlib.sha256).hexdigest()}, {}
     if isinstance(auth, HmacSignature):
-        return {auth.header: auth.prefix + hmac.new(b"", body, hashlib.sha256).hexdigest()}, {}
+        return {auth.header: auth.prefix + hmac.new(b"", body, getattr(hashlib, auth.digest)).hexdigest()}, {}
     if isinstance(auth, StandardWebhooks):
         stamp = int(time.time())
         mac = hmac.new(b"", f"m1.{stamp}.".encode() + body, hashlib.sha256).digest()
