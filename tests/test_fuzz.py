@@ -100,7 +100,7 @@ FIXTURE_SETS = {
 def credentials(auth, body: bytes, secret: str = SECRET, how: int = 0) -> tuple[dict, str]:
     """Headers and query string that authenticate `body` for `auth` (`how` picks a variant)."""
     if isinstance(auth, HmacSignature):
-        sig = auth.prefix + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        sig = auth.prefix + hmac.new(secret.encode(), body, getattr(hashlib, auth.digest)).hexdigest()
         headers = {auth.header: sig}
         if auth.timestamp_header and how % 2:
             headers[auth.timestamp_header] = str(int(time.time()))
