@@ -309,6 +309,8 @@ def test_a_worker_restart_between_firing_and_deadline_still_escalates_once(make_
     ("sentry", "metric_alert__critical.json", "318", "firing"),
     ("datadog", "alert__triggered.json", "8b3c1e4f0a9d27c6e5b4a3f2d1c0b9a8", "firing"),
     ("datadog", "recovery__recovered.json", "8b3c1e4f0a9d27c6e5b4a3f2d1c0b9a8", "resolved"),
+    ("datadog", "alert__multi_alert_group.json", "5521907:env:prod,service:checkout-api", "firing"),
+    ("datadog", "recovery__multi_alert_group.json", "5521907:env:prod,service:checkout-api", "resolved"),
     ("newrelic", "issue__activated.json", "3f9c7a52-1d4e-4b8a-9a61-2c5e0d7b8e14", "firing"),
     ("newrelic", "incident__legacy_open.json", "51820339", "firing"),
     ("zabbix", "problem__high.json", "991845", "firing"),
@@ -350,3 +352,36 @@ def test_sender_times_become_the_alert_start_and_end():
     assert ref.ended_at - ref.started_at == 750  # 12m30s, from startsAt and endsAt
     incoming = receive_fixture("pagerduty", "incident.triggered__v3.json")
     assert SOURCES["pagerduty"].format(incoming.event, incoming.payload)[0].alert.started_at == 1714878763.0
+
+
+@pytest.mark.parametrize("source, firing, resolved, line", [
+    ("datadog", "alert__multi_alert_group.json", "recovery__multi_alert_group.json",
+     "✅ Resolved after 25m 30s (firing since 2024-05-02 10:00 UTC)."),
+])
+def test_a_sources_resolution_says_how_long_its_alert_fired(make_relay, copera, source, firing, resolved, line):
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"mon": {"source": source, "channel": CHANNEL, "allow_unauthenticated": True}})
+    for fixture in (firing, resolved):
+        assert relay.post("mon", fixture_bytes(source, fixture)).status_code == 202
+        relay.work()
+    fired, ended = copera.texts(CHANNEL)
+    assert "Resolved after" not in fired
+    assert ended.endswith("\n\n" + line)
+
+
+def test_a_datadog_renotification_is_reminded_and_a_move_to_warn_is_posted(make_relay, copera):
+    import json
+
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"dd": {"source": "datadog", "channel": CHANNEL, "allow_unauthenticated": True}})
+    fired = json.loads(fixture_bytes("datadog", "alert__multi_alert_group.json"))
+    for transition, notification_id in (("Triggered", "1"), ("Re-Triggered", "2"), ("Warn", "3")):
+        title = fired["title"].replace("Triggered", transition)
+        relay.post("dd", {**fired, "title": title, "alert_transition": transition, "id": notification_id})
+        relay.work()
+    first, reminder, warn = copera.texts(CHANNEL)
+    assert first.startswith("🚨 **[[P1] [Triggered on")
+    assert reminder.startswith("🔁 Still firing since 2024-05-02 10:00 UTC (")
+    assert warn.startswith("🚨 **[[P1] [Warn on {env:prod,service:checkout-api}] Checkout API error rate")
