@@ -311,6 +311,11 @@ def test_a_worker_restart_between_firing_and_deadline_still_escalates_once(make_
     ("datadog", "recovery__recovered.json", "8b3c1e4f0a9d27c6e5b4a3f2d1c0b9a8", "resolved"),
     ("datadog", "alert__multi_alert_group.json", "5521907:env:prod,service:checkout-api", "firing"),
     ("datadog", "recovery__multi_alert_group.json", "5521907:env:prod,service:checkout-api", "resolved"),
+    ("statuspage", "incident_update__investigating.json", "n1c5r8w2g7ty", "firing"),
+    ("statuspage", "incident_update__resolved.json", "n1c5r8w2g7ty", "resolved"),
+    ("statuspage", "component_update__major_outage.json", "f4k1w8x2c6pj", "firing"),
+    ("statuspage", "component_update__operational.json", "f4k1w8x2c6pj", "resolved"),
+    ("statuspage", "incident_update__scheduled_maintenance.json", None, None),
     ("newrelic", "issue__activated.json", "3f9c7a52-1d4e-4b8a-9a61-2c5e0d7b8e14", "firing"),
     ("newrelic", "incident__legacy_open.json", "51820339", "firing"),
     ("zabbix", "problem__high.json", "991845", "firing"),
@@ -357,6 +362,10 @@ def test_sender_times_become_the_alert_start_and_end():
 @pytest.mark.parametrize("source, firing, resolved, line", [
     ("datadog", "alert__multi_alert_group.json", "recovery__multi_alert_group.json",
      "✅ Resolved after 25m 30s (firing since 2024-05-02 10:00 UTC)."),
+    ("statuspage", "incident_update__investigating.json", "incident_update__resolved.json",
+     "✅ Resolved after 42m 23s (firing since 2024-05-02 09:22 UTC)."),
+    ("statuspage", "component_update__major_outage.json", "component_update__operational.json",
+     "✅ Resolved after 38m 30s (firing since 2024-05-02 09:20 UTC)."),
 ])
 def test_a_sources_resolution_says_how_long_its_alert_fired(make_relay, copera, source, firing, resolved, line):
     from tests.formatting import fixture_bytes
@@ -385,3 +394,18 @@ def test_a_datadog_renotification_is_reminded_and_a_move_to_warn_is_posted(make_
     assert first.startswith("🚨 **[[P1] [Triggered on")
     assert reminder.startswith("🔁 Still firing since 2024-05-02 10:00 UTC (")
     assert warn.startswith("🚨 **[[P1] [Warn on {env:prod,service:checkout-api}] Checkout API error rate")
+
+
+def test_a_statuspage_incident_update_is_posted_and_its_redelivery_reminded(make_relay, copera):
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"status": {"source": "statuspage", "channel": CHANNEL, "allow_unauthenticated": True}})
+    for fixture in ("incident_update__investigating.json", "incident_update__identified.json",
+                    "incident_update__identified.json"):
+        relay.redis.delete(*relay.redis.keys(keys.seen("status", "*")) or ["-"])
+        assert relay.post("status", fixture_bytes("statuspage", fixture)).status_code == 202
+        relay.work()
+    investigating, identified, again = copera.texts(CHANNEL)
+    assert "`investigating`" in investigating
+    assert identified.startswith("🔴 **[Card payments failing](https://stspg.io/x7Kp2)**\n\n**Status:** `identified`")
+    assert again.startswith("🔁 Still firing since 2024-05-02 09:22 UTC (")
