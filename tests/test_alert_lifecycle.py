@@ -316,6 +316,11 @@ def test_a_worker_restart_between_firing_and_deadline_still_escalates_once(make_
     ("statuspage", "component_update__major_outage.json", "f4k1w8x2c6pj", "firing"),
     ("statuspage", "component_update__operational.json", "f4k1w8x2c6pj", "resolved"),
     ("statuspage", "incident_update__scheduled_maintenance.json", None, None),
+    ("airbrake", "error__with_backtrace.json", "2817364455019283746", "firing"),
+    ("raygun", "NewErrorOccurred__with_custom_data.json", "4k2h9x/318862541", "firing"),
+    ("raygun", "HourlyFollowUp__still_failing.json", "4k2h9x/318862541", "firing"),
+    ("raygun", "StatusChanged__resolved.json", "4k2h9x/318862541", "resolved"),
+    ("raygun", "CommentAdded__note.json", None, None),
     ("newrelic", "issue__activated.json", "3f9c7a52-1d4e-4b8a-9a61-2c5e0d7b8e14", "firing"),
     ("newrelic", "incident__legacy_open.json", "51820339", "firing"),
     ("zabbix", "problem__high.json", "991845", "firing"),
@@ -366,6 +371,8 @@ def test_sender_times_become_the_alert_start_and_end():
      "✅ Resolved after 42m 23s (firing since 2024-05-02 09:22 UTC)."),
     ("statuspage", "component_update__major_outage.json", "component_update__operational.json",
      "✅ Resolved after 38m 30s (firing since 2024-05-02 09:20 UTC)."),
+    ("raygun", "NewErrorOccurred__with_custom_data.json", "StatusChanged__resolved.json",
+     "✅ Resolved after 2h 36m (firing since 2024-04-22 14:03 UTC)."),
 ])
 def test_a_sources_resolution_says_how_long_its_alert_fired(make_relay, copera, source, firing, resolved, line):
     from tests.formatting import fixture_bytes
@@ -409,3 +416,34 @@ def test_a_statuspage_incident_update_is_posted_and_its_redelivery_reminded(make
     assert "`investigating`" in investigating
     assert identified.startswith("🔴 **[Card payments failing](https://stspg.io/x7Kp2)**\n\n**Status:** `identified`")
     assert again.startswith("🔁 Still firing since 2024-05-02 09:22 UTC (")
+
+
+def test_a_raygun_follow_up_is_reminded_and_an_error_that_came_back_posted(make_relay, copera):
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"rg": {"source": "raygun", "channel": CHANNEL, "allow_unauthenticated": True}})
+    # No StatusChanged between: the error came back without the relay seeing it resolved.
+    for fixture in ("NewErrorOccurred__with_custom_data.json", "FiveMinuteFollowUp__still_failing.json",
+                    "ErrorReoccurred__after_resolved.json"):
+        assert relay.post("rg", fixture_bytes("raygun", fixture)).status_code == 202
+        relay.work()
+    new, follow_up, back = copera.texts(CHANNEL)
+    assert new.startswith("🔴 **[New error: TypeError")
+    assert follow_up.startswith("🔁 Still firing since 2024-04-22 14:03 UTC (")
+    assert back.startswith("🔴 **[Error reoccurred: TypeError")
+
+
+def test_each_airbrake_notice_of_an_error_group_is_posted_in_full(make_relay, copera):
+    import json
+
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"ab": {"source": "airbrake", "channel": CHANNEL, "allow_unauthenticated": True}})
+    error = json.loads(fixture_bytes("airbrake", "error__with_backtrace.json"))
+    for notice in ("2817364455019290001", "2817364455019290002"):
+        error["error"]["last_notice"]["id"] = notice
+        assert relay.post("ab", error).status_code == 202
+        relay.work()
+    first, second = copera.texts(CHANNEL)
+    assert first == second and first.startswith("🔴 **[PG::ConnectionBad")
+    assert AlertStore(relay.redis).get(alert_id("ab", "2817364455019283746")).notified == 2
