@@ -13,6 +13,7 @@ from bot.config import ConfigError, parse_config
 from bot.store import keys
 from bot.store.alerts import AlertStore, alert_id
 from bot.store.failed import FailedList
+from bot.store.outbox import Outbox
 from tests.conftest import CHANNEL, wait_for
 from workers.escalation import Escalator
 
@@ -128,6 +129,45 @@ def test_flapping_is_announced_once_then_summarized_until_it_settles(make_relay,
     settled = copera.texts(CHANNEL)[-1]
     assert "RESOLVED" in settled and "Settled after flapping" in settled and "2 change(s) were not posted" in settled
     assert store.get(aid).flapping_since is None
+
+
+def test_a_flapping_alert_that_goes_quiet_is_summarized_once_by_the_escalation_loop(make_relay, copera):
+    relay = make_relay(route(flapping={"changes": 3, "within": "30m"}))
+    now = time.time()
+    for _ in range(3):
+        send(relay, notification("firing", now))
+        send(relay, notification("resolved", now, ended=now + 1))
+    assert len(copera.texts(CHANNEL)) == 5  # the last resolution was held back
+    store, aid = AlertStore(relay.redis), alert_id("am", GROUP)
+    flapping_since = store.get(aid).flapping_since
+    # Within the window of the last start nothing settles; a whole window after it, once.
+    assert escalator(relay, ahead=1790).post_settled() == 0
+    assert escalator(relay, ahead=1801).post_settled() == 1
+    assert escalator(relay, ahead=1802).post_settled() == 0
+    # Queued as of the loop's clock, half an hour ahead: the channel's outbox holds it until then.
+    [summary] = Outbox(relay.redis).peek(CHANNEL, 10)
+    assert summary.text == (f"〰️ Settled after flapping since {time.strftime('%H:%M', time.gmtime(flapping_since))} "
+                            "UTC (1 change held back); now resolved: **[RESOLVED:1] DiskFull**")
+    assert (summary.route, summary.event, summary.status) == ("am", "settled", "resolved")
+    state = store.get(aid)
+    assert (state.flapping_since, state.summarized, state.settle_due) == (None, 0, None)
+    assert relay.redis.zcard(keys.SETTLES) == 0
+
+
+def test_a_change_that_settles_a_flapping_alert_first_leaves_the_loop_nothing_to_post(make_relay, copera):
+    relay = make_relay(route(flapping={"changes": 2, "within": "30m"}))
+    now = time.time()
+    for _ in range(2):
+        send(relay, notification("firing", now))
+        send(relay, notification("resolved", now, ended=now + 1))
+    store, aid = AlertStore(relay.redis), alert_id("am", GROUP)
+    state = store.get(aid)
+    state.starts = [t - 1900 for t in state.starts]
+    relay.redis.set(keys.alert_state(aid), state.encode())
+    send(relay, notification("firing", now))
+    assert "Settled after flapping" in copera.texts(CHANNEL)[-1]
+    assert relay.redis.zcard(keys.SETTLES) == 0
+    assert escalator(relay, ahead=3600).post_settled() == 0
 
 
 def escalating(after="10m", users=(ONCALL,), **more) -> dict:
