@@ -11,7 +11,9 @@ state (`bot.store.alerts`) and the route's options, and says what to post:
   escalation reached that it is over;
 - an alert that starts firing `flap_changes` times within `flap_window` is announced once as
   flapping; its further changes are counted, not posted, until it settles (fewer starts in the
-  window), and the change that is posted then says how many were summarized.
+  window), and the change that is posted then says how many were summarized. When no change comes,
+  the alert settles once a whole window passes without a start: `settle` gives the summary the
+  escalation loop posts then (`workers.escalation`).
 
 `decide` is pure (state in, state and decision out); the store applies it in one transaction.
 """
@@ -71,6 +73,26 @@ def decide(state: AlertState | None, ref: AlertRef, message: Message, route, now
     """The new state and the decision for one message about an alert. The decision's `action` is
     "post" (the message, with `line` appended when set), "remind", "flapping" (post `text`
     instead), or "skip" (with `reason`); `dm` is text for `dm_users`, if any."""
+    new, decision = _decide(state, ref, message, route, now, rendered, channels)
+    if channels:
+        new.channels = list(channels)
+    # A flapping alert settles a whole window after its last start, if no start comes first.
+    new.settle_due = max(new.starts, default=now) + route.flap_window if new.flapping_since is not None else None
+    return new, decision
+
+
+def settle(state: AlertState, now: float) -> tuple[AlertState, str] | None:
+    """The state of a flapping alert that settled without a further change, and the summary to post
+    to its channels; None when it is not flapping or not due (a webhook came first)."""
+    if state.flapping_since is None or state.settle_due is None or state.settle_due > now:
+        return None
+    held = f"{state.summarized} change{'' if state.summarized == 1 else 's'} held back"
+    text = (f"〰️ Settled after flapping since {clock(state.flapping_since, now)} ({held}); now {state.status}: "
+            f"{md.bold(state.title, 250)}")
+    return replace(state, flapping_since=None, summarized=0, settle_due=None), text
+
+
+def _decide(state, ref, message, route, now, rendered, channels) -> tuple[AlertState, dict]:
     if ref.status == "resolved":
         return _resolved(state, ref, message, route, now)
     if state is None or state.status == "resolved":

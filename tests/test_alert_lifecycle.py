@@ -13,6 +13,7 @@ from bot.config import ConfigError, parse_config
 from bot.store import keys
 from bot.store.alerts import AlertStore, alert_id
 from bot.store.failed import FailedList
+from bot.store.outbox import Outbox
 from tests.conftest import CHANNEL, wait_for
 from workers.escalation import Escalator
 
@@ -128,6 +129,45 @@ def test_flapping_is_announced_once_then_summarized_until_it_settles(make_relay,
     settled = copera.texts(CHANNEL)[-1]
     assert "RESOLVED" in settled and "Settled after flapping" in settled and "2 change(s) were not posted" in settled
     assert store.get(aid).flapping_since is None
+
+
+def test_a_flapping_alert_that_goes_quiet_is_summarized_once_by_the_escalation_loop(make_relay, copera):
+    relay = make_relay(route(flapping={"changes": 3, "within": "30m"}))
+    now = time.time()
+    for _ in range(3):
+        send(relay, notification("firing", now))
+        send(relay, notification("resolved", now, ended=now + 1))
+    assert len(copera.texts(CHANNEL)) == 5  # the last resolution was held back
+    store, aid = AlertStore(relay.redis), alert_id("am", GROUP)
+    flapping_since = store.get(aid).flapping_since
+    # Within the window of the last start nothing settles; a whole window after it, once.
+    assert escalator(relay, ahead=1790).post_settled() == 0
+    assert escalator(relay, ahead=1801).post_settled() == 1
+    assert escalator(relay, ahead=1802).post_settled() == 0
+    # Queued as of the loop's clock, half an hour ahead: the channel's outbox holds it until then.
+    [summary] = Outbox(relay.redis).peek(CHANNEL, 10)
+    assert summary.text == (f"〰️ Settled after flapping since {time.strftime('%H:%M', time.gmtime(flapping_since))} "
+                            "UTC (1 change held back); now resolved: **[RESOLVED:1] DiskFull**")
+    assert (summary.route, summary.event, summary.status) == ("am", "settled", "resolved")
+    state = store.get(aid)
+    assert (state.flapping_since, state.summarized, state.settle_due) == (None, 0, None)
+    assert relay.redis.zcard(keys.SETTLES) == 0
+
+
+def test_a_change_that_settles_a_flapping_alert_first_leaves_the_loop_nothing_to_post(make_relay, copera):
+    relay = make_relay(route(flapping={"changes": 2, "within": "30m"}))
+    now = time.time()
+    for _ in range(2):
+        send(relay, notification("firing", now))
+        send(relay, notification("resolved", now, ended=now + 1))
+    store, aid = AlertStore(relay.redis), alert_id("am", GROUP)
+    state = store.get(aid)
+    state.starts = [t - 1900 for t in state.starts]
+    relay.redis.set(keys.alert_state(aid), state.encode())
+    send(relay, notification("firing", now))
+    assert "Settled after flapping" in copera.texts(CHANNEL)[-1]
+    assert relay.redis.zcard(keys.SETTLES) == 0
+    assert escalator(relay, ahead=3600).post_settled() == 0
 
 
 def escalating(after="10m", users=(ONCALL,), **more) -> dict:
@@ -309,6 +349,18 @@ def test_a_worker_restart_between_firing_and_deadline_still_escalates_once(make_
     ("sentry", "metric_alert__critical.json", "318", "firing"),
     ("datadog", "alert__triggered.json", "8b3c1e4f0a9d27c6e5b4a3f2d1c0b9a8", "firing"),
     ("datadog", "recovery__recovered.json", "8b3c1e4f0a9d27c6e5b4a3f2d1c0b9a8", "resolved"),
+    ("datadog", "alert__multi_alert_group.json", "5521907:env:prod,service:checkout-api", "firing"),
+    ("datadog", "recovery__multi_alert_group.json", "5521907:env:prod,service:checkout-api", "resolved"),
+    ("statuspage", "incident_update__investigating.json", "n1c5r8w2g7ty", "firing"),
+    ("statuspage", "incident_update__resolved.json", "n1c5r8w2g7ty", "resolved"),
+    ("statuspage", "component_update__major_outage.json", "f4k1w8x2c6pj", "firing"),
+    ("statuspage", "component_update__operational.json", "f4k1w8x2c6pj", "resolved"),
+    ("statuspage", "incident_update__scheduled_maintenance.json", None, None),
+    ("airbrake", "error__with_backtrace.json", "2817364455019283746", "firing"),
+    ("raygun", "NewErrorOccurred__with_custom_data.json", "4k2h9x/318862541", "firing"),
+    ("raygun", "HourlyFollowUp__still_failing.json", "4k2h9x/318862541", "firing"),
+    ("raygun", "StatusChanged__resolved.json", "4k2h9x/318862541", "resolved"),
+    ("raygun", "CommentAdded__note.json", None, None),
     ("newrelic", "issue__activated.json", "3f9c7a52-1d4e-4b8a-9a61-2c5e0d7b8e14", "firing"),
     ("newrelic", "incident__legacy_open.json", "51820339", "firing"),
     ("zabbix", "problem__high.json", "991845", "firing"),
@@ -350,3 +402,88 @@ def test_sender_times_become_the_alert_start_and_end():
     assert ref.ended_at - ref.started_at == 750  # 12m30s, from startsAt and endsAt
     incoming = receive_fixture("pagerduty", "incident.triggered__v3.json")
     assert SOURCES["pagerduty"].format(incoming.event, incoming.payload)[0].alert.started_at == 1714878763.0
+
+
+@pytest.mark.parametrize("source, firing, resolved, line", [
+    ("datadog", "alert__multi_alert_group.json", "recovery__multi_alert_group.json",
+     "✅ Resolved after 25m 30s (firing since 2024-05-02 10:00 UTC)."),
+    ("statuspage", "incident_update__investigating.json", "incident_update__resolved.json",
+     "✅ Resolved after 42m 23s (firing since 2024-05-02 09:22 UTC)."),
+    ("statuspage", "component_update__major_outage.json", "component_update__operational.json",
+     "✅ Resolved after 38m 30s (firing since 2024-05-02 09:20 UTC)."),
+    ("raygun", "NewErrorOccurred__with_custom_data.json", "StatusChanged__resolved.json",
+     "✅ Resolved after 2h 36m (firing since 2024-04-22 14:03 UTC)."),
+])
+def test_a_sources_resolution_says_how_long_its_alert_fired(make_relay, copera, source, firing, resolved, line):
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"mon": {"source": source, "channel": CHANNEL, "allow_unauthenticated": True}})
+    for fixture in (firing, resolved):
+        assert relay.post("mon", fixture_bytes(source, fixture)).status_code == 202
+        relay.work()
+    fired, ended = copera.texts(CHANNEL)
+    assert "Resolved after" not in fired
+    assert ended.endswith("\n\n" + line)
+
+
+def test_a_datadog_renotification_is_reminded_and_a_move_to_warn_is_posted(make_relay, copera):
+    import json
+
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"dd": {"source": "datadog", "channel": CHANNEL, "allow_unauthenticated": True}})
+    fired = json.loads(fixture_bytes("datadog", "alert__multi_alert_group.json"))
+    for transition, notification_id in (("Triggered", "1"), ("Re-Triggered", "2"), ("Warn", "3")):
+        title = fired["title"].replace("Triggered", transition)
+        relay.post("dd", {**fired, "title": title, "alert_transition": transition, "id": notification_id})
+        relay.work()
+    first, reminder, warn = copera.texts(CHANNEL)
+    assert first.startswith("🚨 **[[P1] [Triggered on")
+    assert reminder.startswith("🔁 Still firing since 2024-05-02 10:00 UTC (")
+    assert warn.startswith("🚨 **[[P1] [Warn on {env:prod,service:checkout-api}] Checkout API error rate")
+
+
+def test_a_statuspage_incident_update_is_posted_and_its_redelivery_reminded(make_relay, copera):
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"status": {"source": "statuspage", "channel": CHANNEL, "allow_unauthenticated": True}})
+    for fixture in ("incident_update__investigating.json", "incident_update__identified.json",
+                    "incident_update__identified.json"):
+        relay.redis.delete(*relay.redis.keys(keys.seen("status", "*")) or ["-"])
+        assert relay.post("status", fixture_bytes("statuspage", fixture)).status_code == 202
+        relay.work()
+    investigating, identified, again = copera.texts(CHANNEL)
+    assert "`investigating`" in investigating
+    assert identified.startswith("🔴 **[Card payments failing](https://stspg.io/x7Kp2)**\n\n**Status:** `identified`")
+    assert again.startswith("🔁 Still firing since 2024-05-02 09:22 UTC (")
+
+
+def test_a_raygun_follow_up_is_reminded_and_an_error_that_came_back_posted(make_relay, copera):
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"rg": {"source": "raygun", "channel": CHANNEL, "allow_unauthenticated": True}})
+    # No StatusChanged between: the error came back without the relay seeing it resolved.
+    for fixture in ("NewErrorOccurred__with_custom_data.json", "FiveMinuteFollowUp__still_failing.json",
+                    "ErrorReoccurred__after_resolved.json"):
+        assert relay.post("rg", fixture_bytes("raygun", fixture)).status_code == 202
+        relay.work()
+    new, follow_up, back = copera.texts(CHANNEL)
+    assert new.startswith("🔴 **[New error: TypeError")
+    assert follow_up.startswith("🔁 Still firing since 2024-04-22 14:03 UTC (")
+    assert back.startswith("🔴 **[Error reoccurred: TypeError")
+
+
+def test_each_airbrake_notice_of_an_error_group_is_posted_in_full(make_relay, copera):
+    import json
+
+    from tests.formatting import fixture_bytes
+
+    relay = make_relay({"ab": {"source": "airbrake", "channel": CHANNEL, "allow_unauthenticated": True}})
+    error = json.loads(fixture_bytes("airbrake", "error__with_backtrace.json"))
+    for notice in ("2817364455019290001", "2817364455019290002"):
+        error["error"]["last_notice"]["id"] = notice
+        assert relay.post("ab", error).status_code == 202
+        relay.work()
+    first, second = copera.texts(CHANNEL)
+    assert first == second and first.startswith("🔴 **[PG::ConnectionBad")
+    assert AlertStore(relay.redis).get(alert_id("ab", "2817364455019283746")).notified == 2

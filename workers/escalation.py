@@ -4,6 +4,9 @@ The schedule lives in Redis (`bot.store.alerts`), so a worker restarted between 
 and its deadline loses nothing: whichever worker's loop sees the deadline first claims it, and the
 claim and the queued DMs are one transaction, so each user gets the DM once. The DMs then go
 through the outbox like channel posts: the shared limiter, retries, and the failed list.
+
+The same loop posts the summary of a flapping alert that settled without a further change (a whole
+flap window without a start), to the channels of its last message, claimed the same way: once.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import uuid
 
 import redis
 
+from bot import lifecycle
 from bot.store.alerts import AlertState, AlertStore
 from bot.store.outbox import OutboxItem, dm_address
 
@@ -45,6 +49,7 @@ class Escalator:
         while not self.stop_event.wait(self.every):
             try:
                 self.fire_due()
+                self.post_settled()
             except redis.RedisError as exc:
                 log.warning("redis unavailable for escalations; retrying", extra={"error": str(exc)})
             except Exception:  # a bug must not end escalations for good; the schedule is still there
@@ -60,6 +65,28 @@ class Escalator:
                 log.warning("alert escalated", extra={"route": items[0].route, "alert": aid, "users": len(items)})
             sent += len(items)
         return sent
+
+    def post_settled(self) -> int:
+        """Posts the summary of every flapping alert that has settled; returns how many were queued."""
+        now = self.clock()
+        posted = 0
+        for aid in self.alerts.settling(now):
+            items = self.alerts.settle(aid, now, lambda state: _summary(state, now))
+            if items:
+                log.info("flapping alert settled", extra={"route": items[0].route, "alert": aid})
+            posted += len(items)
+        return posted
+
+
+def _summary(state: AlertState, now: float) -> tuple[AlertState, list[OutboxItem]] | None:
+    settled = lifecycle.settle(state, now)
+    if settled is None:
+        return None
+    new, text = settled
+    # Recorded under the alert's last webhook, like its escalation.
+    return new, [OutboxItem(id=uuid.uuid4().hex, delivery_id=state.last_delivery, route=state.route, channel=channel,
+                            text=text, event="settled", status=state.status, accepted_at=now, score=now)
+                 for channel in state.channels]
 
 
 def _dms(state: AlertState, now: float) -> list[OutboxItem]:

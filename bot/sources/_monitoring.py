@@ -53,10 +53,11 @@ def alert_ref(key, *, up: bool, started_at=None, ended_at=None, revision: str = 
 
 
 def alert(title: str, *, up: bool, url=None, severity: str = "error", fields=(), details=(), labels=None,
-          key=None, started_at=None, ended_at=None) -> Message:
+          key=None, started_at=None, ended_at=None, revision: str = "") -> Message:
     """A firing alert with `severity`, or a resolved one once `up`; `fields` are (label, markdown).
     `key` is the sender's identity of the alert (with its start and end times where given), which
-    lets the relay follow the alert across webhooks (`bot.lifecycle`)."""
+    lets the relay follow the alert across webhooks (`bot.lifecycle`); a new `revision` of a firing
+    alert (a changed state word) is news, posted in full rather than as a repeat."""
     return Message(
         title=title,
         url=url,
@@ -64,7 +65,7 @@ def alert(title: str, *, up: bool, url=None, severity: str = "error", fields=(),
         status="resolved" if up else "firing",
         body=[block for block in (md.fields(fields), *details) if block],
         labels=labels or {},
-        alert=alert_ref(key, up=up, started_at=started_at, ended_at=ended_at),
+        alert=alert_ref(key, up=up, started_at=started_at, ended_at=ended_at, revision=revision),
     )
 
 

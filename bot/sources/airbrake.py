@@ -3,6 +3,10 @@
 Airbrake posts one JSON object each time a new error occurs or a resolved one comes back: the
 error group's class and message, the project and environment, how often it occurred, and the
 backtrace and request URL of its latest notice. Each is a firing error alert.
+
+The alert is the error group (its id). Airbrake reports no resolution, so the group stays firing
+here; each webhook reports a new notice (a new error, or one that came back after being resolved in
+Airbrake), which is news: a new revision, posted in full. The alert starts at `last_occurred_at`.
 """
 
 from typing import ClassVar
@@ -11,6 +15,7 @@ from marshmallow import fields
 
 from bot import markdown as md
 from bot.message import Message
+from bot.sources._monitoring import alert_ref
 from bot.sources.base import Event, Lenient, Source
 
 MAX_FRAMES = 5
@@ -27,6 +32,8 @@ class NoticeSchema(Lenient):
 
 
 class ErrorSchema(Lenient):
+    id = fields.Raw(allow_none=True)
+    last_occurred_at = fields.Raw(allow_none=True)
     error_class = fields.Str(allow_none=True)
     error_message = fields.Str(allow_none=True)
     environment = fields.Str(allow_none=True)
@@ -74,6 +81,8 @@ def format_error(p: dict) -> Message:
             )
             if block
         ],
+        alert=alert_ref(error.get("id"), up=False, started_at=error.get("last_occurred_at"),
+                        revision=str(notice.get("id") or "")),
     )
 
 

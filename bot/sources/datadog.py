@@ -8,8 +8,8 @@ message needs:
     {"id": "$ID", "title": "$EVENT_TITLE", "body": "$EVENT_MSG", "alert_transition": "$ALERT_TRANSITION",
      "priority": "$ALERT_PRIORITY", "alert_type": "$ALERT_TYPE", "alert_status": "$ALERT_STATUS",
      "alert_query": "$ALERT_QUERY", "link": "$LINK", "hostname": "$HOSTNAME", "tags": "$TAGS",
-     "date": "$DATE", "event_type": "$EVENT_TYPE", "aggreg_key": "$AGGREG_KEY",
-     "org": {"id": "$ORG_ID", "name": "$ORG_NAME"}}
+     "date": "$DATE", "event_type": "$EVENT_TYPE", "aggreg_key": "$AGGREG_KEY", "alert_id": "$ALERT_ID",
+     "alert_scope": "$ALERT_SCOPE", "org": {"id": "$ORG_ID", "name": "$ORG_NAME"}}
 
 `priority` takes `$ALERT_PRIORITY` (P1…P5, the monitor's priority), not `$PRIORITY` (the event's
 normal/low).
@@ -18,6 +18,12 @@ The transition (Triggered, Re-Triggered, Warn, No Data, Recovered…) comes from
 or from the `[Triggered]`-style prefix Datadog puts in the title when the template lacks it.
 Triggered and warning transitions fire an alert, Recovered resolves it; a notification that is not
 about a monitor (no transition at all) is posted as info.
+
+The alert is the monitor (`$ALERT_ID`) in the scope that triggered it (`$ALERT_SCOPE`, one group of a
+multi-alert monitor); payloads made from the earlier recommended template name it by `$AGGREG_KEY`,
+and Datadog's default payload not at all. `$DATE` of a first Triggered (or Warn, No Data) notification
+is when the alert started, and that of the Recovered one when it ended. A Re- transition is a repeat
+(Datadog's renotification); a move between Warn, Triggered and No Data is a change, posted in full.
 """
 
 import re
@@ -34,8 +40,8 @@ RECOMMENDED_PAYLOAD = (
     '{"id": "$ID", "title": "$EVENT_TITLE", "body": "$EVENT_MSG", "alert_transition": "$ALERT_TRANSITION", '
     '"priority": "$ALERT_PRIORITY", "alert_type": "$ALERT_TYPE", "alert_status": "$ALERT_STATUS", '
     '"alert_query": "$ALERT_QUERY", "link": "$LINK", "hostname": "$HOSTNAME", "tags": "$TAGS", '
-    '"date": "$DATE", "event_type": "$EVENT_TYPE", "aggreg_key": "$AGGREG_KEY", '
-    '"org": {"id": "$ORG_ID", "name": "$ORG_NAME"}}'
+    '"date": "$DATE", "event_type": "$EVENT_TYPE", "aggreg_key": "$AGGREG_KEY", "alert_id": "$ALERT_ID", '
+    '"alert_scope": "$ALERT_SCOPE", "org": {"id": "$ORG_ID", "name": "$ORG_NAME"}}'
 )
 WARNING_TRANSITIONS = {"warn", "re-warn", "no data", "re-no data"}
 FIRING_TRANSITIONS = {"triggered", "re-triggered", *WARNING_TRANSITIONS}
@@ -60,6 +66,10 @@ class NotificationSchema(Lenient):
     link = fields.Str(allow_none=True)
     hostname = fields.Str(allow_none=True)
     tags = fields.Str(allow_none=True)
+    aggreg_key = fields.Str(allow_none=True)
+    alert_id = fields.Raw(allow_none=True)
+    alert_scope = fields.Str(allow_none=True)
+    date = fields.Raw(allow_none=True)
 
 
 def transition(p: dict) -> str:
@@ -102,6 +112,16 @@ def _severity(p: dict, moved_to: str) -> str:
     return severity_of(p.get("alert_type"), "error")
 
 
+def alert_key(p: dict) -> str | None:
+    """The monitor and the scope it triggered in ("4810233:device:/dev/root,host:web-3", tags sorted so
+    their order does not split one alert in two); the aggregation key when the payload has no monitor id."""
+    monitor = str(p.get("alert_id") or "").strip()
+    if not monitor:
+        return p.get("aggreg_key")
+    scope = sorted({tag.strip() for tag in (p.get("alert_scope") or "").split(",") if tag.strip()})
+    return ":".join([monitor, ",".join(scope)]) if scope else monitor
+
+
 def format_notification(p: dict) -> Message:
     moved_to = transition(p)
     tags = [md.code(tag.strip(), 80) for tag in (p.get("tags") or "").split(",") if tag.strip()]
@@ -115,15 +135,20 @@ def format_notification(p: dict) -> Message:
     details = [md.quote(text, 600, max_lines=8)] if text else []
     if not moved_to:
         return Message(title=p["title"], url=_link(p), body=[md.fields(info), *details])
+    up = moved_to not in FIRING_TRANSITIONS
+    state = moved_to.removeprefix("re-")
     return alert(
         p["title"],
-        up=moved_to not in FIRING_TRANSITIONS,
+        up=up,
         url=_link(p),
         severity=_severity(p, moved_to),
         fields=info,
         details=details,
-        # $AGGREG_KEY is the same for a monitor's alert and its recovery; $ID is per notification.
-        key=p.get("aggreg_key"),
+        # $ID is per notification; the monitor and scope are the same for an alert and its recovery.
+        key=alert_key(p),
+        started_at=p.get("date") if moved_to == state and not up else None,
+        ended_at=p.get("date"),
+        revision="" if up else state,
     )
 
 

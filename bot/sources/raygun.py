@@ -4,15 +4,22 @@ Raygun posts error notifications (a new error, an error that came back, and the 
 hourly follow-ups while it keeps happening) and activity on an error group (its status changed,
 it was assigned, someone commented), naming the kind in `eventType`. Notifications show how often
 the error occurred and for how many users, with the tags and custom data of its latest instance.
+
+The alert is the error group (application and group id, from the group's page URL). A new error
+fires it; the follow-ups are repeats of it (see the route's `repeats:`). An error that came back is
+news, a new revision posted in full even when the relay did not see it resolved (then the first
+follow-up after it is a change too, and posted in full). Marking the group Resolved (the
+StatusChanged activity) resolves it.
 """
 
+import re
 from typing import ClassVar
 
 from marshmallow import fields
 
 from bot import markdown as md
 from bot.message import Message
-from bot.sources._monitoring import joined
+from bot.sources._monitoring import alert_ref, joined
 from bot.sources.base import Event, Lenient, Source
 
 # eventType -> how the title says it.
@@ -26,6 +33,11 @@ NOTIFICATIONS = {
     "HourlyFollowUp": "Error still occurring (hourly follow-up)",
 }
 MAX_CUSTOM = 5
+# When the alert a notification fires started; a follow-up does not say (its firstOccurredOn is the
+# group's first occurrence ever, also for an error that came back).
+STARTED_AT = {"NewErrorOccurred": "firstOccurredOn", "ErrorReoccurred": "lastOccurredOn"}
+# https://app.raygun.com/crashreporting/<application>/errors/<error group>
+_GROUP_URL = re.compile(r"/crashreporting/([^/?#]+)/errors/([^/?#]+)")
 
 
 class ApplicationSchema(Lenient):
@@ -53,6 +65,9 @@ class ErrorSchema(Lenient):
     status = fields.Str(allow_none=True)
     assignedTo = fields.Str(allow_none=True)
     comment = fields.Str(allow_none=True)
+    firstOccurredOn = fields.Raw(allow_none=True)
+    lastOccurredOn = fields.Raw(allow_none=True)
+    activityDate = fields.Raw(allow_none=True)
 
 
 class RaygunSchema(Lenient):
@@ -79,6 +94,12 @@ def _occurrences(error: dict) -> str:
     return f"{shown}, {md.inline(users, 20)} user(s) affected" if users is not None else shown
 
 
+def _group(error: dict) -> str | None:
+    """"<application>/<error group>" from the group's page URL; None for another URL."""
+    found = _GROUP_URL.search(error.get("url") or "")
+    return "/".join(found.groups()) if found else None
+
+
 def _custom_data(data: dict | None) -> str:
     pairs = [(k, v) for k, v in (data or {}).items() if not isinstance(v, (dict, list))]
     items = [f"{md.code(k, 60)}: {md.inline(v, 80)}" for k, v in pairs]
@@ -91,6 +112,7 @@ def format_notification(p: dict) -> Message:
     what = NOTIFICATIONS.get(p["eventType"], "Error notification")
     message = md.first_line(error.get("message"), 150)
     tags = [md.code(tag, 60) for tag in instance.get("tags") or [] if tag not in (None, "")]
+    came_back = p["eventType"] == "ErrorReoccurred"
     return Message(
         title=f"{what}: {message}" if message else what,
         url=error.get("url"),
@@ -107,6 +129,8 @@ def format_notification(p: dict) -> Message:
                 ]
             )
         ],
+        alert=alert_ref(_group(error), up=False, started_at=error.get(STARTED_AT.get(p["eventType"], "")),
+                        revision=f"came back {error.get('lastOccurredOn') or ''}".strip() if came_back else ""),
     )
 
 
@@ -115,11 +139,12 @@ def format_activity(p: dict) -> Message:
     who = error.get("user") or "Someone"
     name = _error_name(error)
     kind = p["eventType"]
-    severity, body = "info", []
+    severity, body, resolved = "info", [], False
     if kind == "StatusChanged":
         status = error.get("status") or "unknown"
         title = f"{who} marked {name} as {status}"
-        severity = "success" if status.strip().lower() == "resolved" else "info"
+        resolved = status.strip().lower() == "resolved"
+        severity = "success" if resolved else "info"
     elif kind == "AssignedToUser":
         title = f"{who} assigned {name} to {error.get('assignedTo') or 'nobody'}"
     else:
@@ -130,6 +155,8 @@ def format_activity(p: dict) -> Message:
         url=error.get("url"),
         severity=severity,
         body=[block for block in (*body, md.fields([("Application", _app(p))])) if block],
+        status="resolved" if resolved else None,
+        alert=alert_ref(_group(error), up=True, ended_at=error.get("activityDate")) if resolved else None,
     )
 
 

@@ -3,6 +3,12 @@
 A status page with webhook subscribers posts when a component changes status and when an incident
 (or scheduled maintenance) is created or updated. Component outages and open incidents are firing
 alerts, a component back to operational and a resolved incident resolve them; maintenance is info.
+
+The alert is the incident (its id, from its creation to its resolution) or the component (its id,
+from the update that took it out of operational to the one that brought it back). Each update of an
+open incident is news, posted in full: a new status (investigating → identified → monitoring) or a
+new update text. A component moving from one outage level to another is a change too. A postmortem
+published after the resolution is posted as it comes, outside the incident's alert.
 """
 
 from typing import ClassVar
@@ -18,6 +24,8 @@ from bot.sources.base import Event, Lenient, Source
 COMPONENT_SEVERITY = {"degraded_performance": "warning", "partial_outage": "error", "major_outage": "critical"}
 IMPACT_SEVERITY = {"minor": "warning", "major": "error", "critical": "critical"}
 INCIDENT_RESOLVED = {"resolved", "postmortem", "completed"}
+# Statuses after an incident's end that are not the end again (`completed` ends a maintenance).
+AFTER_THE_END = {"postmortem", "completed"}
 MAINTENANCE = {"scheduled", "in_progress", "verifying"}
 
 
@@ -31,11 +39,14 @@ class PageSchema(Lenient):
 
 
 class ComponentSchema(Lenient):
+    id = fields.Str(allow_none=True)
     name = fields.Str(required=True)
     status = fields.Str(allow_none=True)
 
 
 class ComponentUpdateSchema(Lenient):
+    component_id = fields.Str(allow_none=True)
+    created_at = fields.Str(allow_none=True)
     old_status = fields.Str(allow_none=True)
     new_status = fields.Str(required=True)
 
@@ -46,12 +57,16 @@ class AffectedComponentSchema(Lenient):
 
 
 class IncidentUpdateSchema(Lenient):
+    id = fields.Str(allow_none=True)
     status = fields.Str(allow_none=True)
     body = fields.Str(allow_none=True)
     affected_components = fields.List(fields.Nested(AffectedComponentSchema), allow_none=True)
 
 
 class IncidentSchema(Lenient):
+    id = fields.Str(allow_none=True)
+    created_at = fields.Str(allow_none=True)
+    resolved_at = fields.Str(allow_none=True)
     name = fields.Str(required=True)
     status = fields.Str(required=True)
     impact = fields.Str(allow_none=True)
@@ -90,12 +105,17 @@ def format_component(p: dict) -> Message:
     title = f"{name}: {new.replace('_', ' ')}"
     change = [("Status", f"{_status(update.get('old_status'))} → {_status(new)}")]
     if new in COMPONENT_SEVERITY or new == "operational":
+        up = new == "operational"
         return alert(
             title,
-            up=new == "operational",
+            up=up,
             url=_page_url(p),
             severity=COMPONENT_SEVERITY.get(new, "error"),
             fields=change,
+            key=p["component"].get("id") or update.get("component_id"),
+            started_at=None if up else update.get("created_at"),
+            ended_at=update.get("created_at"),
+            revision="" if up else new,
         )
     # Maintenance (and any status Statuspage adds later) is news, not an alert.
     return Message(title=title, url=_page_url(p), body=[md.fields(change)])
@@ -119,13 +139,18 @@ def format_incident(p: dict) -> Message:
     details = [md.quote(latest["body"], 800)] if latest.get("body") else []
     if status in MAINTENANCE:
         return Message(title=incident["name"], url=incident.get("shortlink"), body=[md.fields(fields_), *details])
+    up = status in INCIDENT_RESOLVED
     return alert(
         incident["name"],
-        up=status in INCIDENT_RESOLVED,
+        up=up,
         url=incident.get("shortlink"),
         severity=IMPACT_SEVERITY.get(impact, "warning"),
         fields=fields_,
         details=details,
+        key=None if status in AFTER_THE_END else incident.get("id"),
+        started_at=incident.get("created_at"),
+        ended_at=incident.get("resolved_at"),
+        revision="" if up else ":".join(filter(None, [status, latest.get("id")])),
     )
 
 

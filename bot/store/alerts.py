@@ -7,6 +7,8 @@ schedule.
   process, is the schedule, so a deadline survives a worker restart; whoever removes an id from it
   (ZREM in a transaction) is the one that escalates or cancels, so it happens once.
 - `relay:escalated`: alerts whose users were sent a DM and that have not resolved yet.
+- `relay:settles`: flapping alerts scored by when they settle (their last start plus the flap
+  window) if no start comes first; claimed like a deadline, so the settled summary is posted once.
 
 Every change is a WATCH/MULTI transaction on the alert's key, which both a webhook and an escalation
 write, so a resolution and an escalation racing each other cannot both win: either the alert
@@ -43,8 +45,10 @@ class Escalation:
 @dataclass
 class AlertState:
     """`status` is the last status seen; `first_seen` is when the current firing began (the
-    sender's start time where given); `starts` are the recent firing starts (flap detection);
-    `decision` is what the last delivery (`last_delivery`) decided, replayed if its job re-runs."""
+    sender's start time where given); `starts` are the recent firing starts (flap detection), and a
+    flapping alert settles at `settle_due` unless it starts again first; `channels` are where its
+    last message went; `decision` is what the last delivery (`last_delivery`) decided, replayed if
+    its job re-runs."""
 
     status: str
     first_seen: float
@@ -56,6 +60,8 @@ class AlertState:
     starts: list[float] = field(default_factory=list)
     flapping_since: float | None = None
     summarized: int = 0
+    settle_due: float | None = None
+    channels: list[str] = field(default_factory=list)
     escalation: Escalation | None = None
     escalated_to: list[str] = field(default_factory=list)
     escalated_at: float | None = None
@@ -121,6 +127,10 @@ class AlertStore:
                 pipe.sadd(keys.ESCALATED, aid)
             else:
                 pipe.srem(keys.ESCALATED, aid)
+            if state.settle_due is not None:
+                pipe.zadd(keys.SETTLES, {aid: state.settle_due})
+            else:
+                pipe.zrem(keys.SETTLES, aid)
 
         self.redis.transaction(apply, state_key)
         return result
@@ -156,6 +166,41 @@ class AlertStore:
             if dms:
                 self.outbox.push(dms, marker=f"escalation:{aid}:{state.first_seen}", client=pipe)
             queued.extend(dms)
+
+        self.redis.transaction(apply, state_key)
+        return queued
+
+    def settling(self, now: float, limit: int = 50) -> list[str]:
+        """Flapping alerts whose settle time has passed."""
+        return [m.decode() for m in self.redis.zrangebyscore(keys.SETTLES, "-inf", now, start=0, num=limit)]
+
+    def settle(self, aid: str, now: float,
+               settled: Callable[[AlertState], tuple[AlertState, list[OutboxItem]] | None]) -> list[OutboxItem]:
+        """Claims a flapping alert whose settle time has passed and queues its summary in the same
+        transaction: `settled(state)` returns the settled state and the items to post, or None when
+        the alert is not settling after all. Returns the items, or [] if another worker claimed it
+        first or a webhook settled it or moved its time. The push is marked per alert and flapping
+        spell, so a transaction replayed after a lost reply queues the summary once."""
+        state_key = keys.alert_state(aid)
+        queued: list[OutboxItem] = []
+
+        def apply(pipe):
+            queued.clear()
+            score = pipe.zscore(keys.SETTLES, aid)
+            if score is None or score > now:
+                return
+            raw = pipe.get(state_key)
+            state = AlertState.decode(raw) if raw else None
+            outcome = settled(state) if state is not None else None
+            pipe.multi()
+            pipe.zrem(keys.SETTLES, aid)
+            if outcome is None:
+                return
+            new, items = outcome
+            pipe.set(state_key, new.encode(), keepttl=True)
+            if items:
+                self.outbox.push(items, marker=f"settled:{aid}:{state.flapping_since}", client=pipe)
+            queued.extend(items)
 
         self.redis.transaction(apply, state_key)
         return queued

@@ -25,6 +25,7 @@ Alert lifecycle (bot.store.alerts):
 - `alert:<route>:<key hash>`  one alert's state (JSON: status, first firing, flaps, escalation), with a TTL
 - `escalations`               alerts awaiting escalation, scored by their deadline
 - `escalated`                 alerts whose on-call users were sent a DM and that have not resolved yet
+- `settles`                   flapping alerts, scored by when they have settled if no start comes first
 
 Intake and operations:
 - `seen:<route>:<sender's delivery key>`  redelivery window (value: delivery id, or a pending claim)
@@ -49,6 +50,7 @@ FAILED_INDEX = PREFIX + "failed:index"
 COUNTERS = PREFIX + "counters"
 ESCALATIONS = PREFIX + "escalations"
 ESCALATED = PREFIX + "escalated"
+SETTLES = PREFIX + "settles"
 
 
 def outbox(channel: str) -> str:

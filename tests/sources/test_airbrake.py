@@ -39,6 +39,18 @@ def test_redelivery_is_recognised_by_its_notice():
     assert key == "id:notice:2817364455019290001"
 
 
+def test_the_alert_is_the_error_group_and_each_notice_a_revision():
+    refs = []
+    for fixture in ("error__with_backtrace.json", "error__reoccurred_without_request.json"):
+        incoming = receive_fixture("airbrake", fixture)
+        refs.append(SOURCES["airbrake"].format(incoming.event, incoming.payload)[0].alert)
+    new, back = refs
+    assert (new.key, new.status, new.revision, new.started_at) == (
+        "2817364455019283746", "firing", "2817364455019290001", 1714641164.118)
+    assert (back.key, back.status, back.revision, back.started_at) == (
+        "2817364455019281111", "firing", "2817364455019299999", 1714528804.0)
+
+
 def test_payload_from_another_sender_is_rejected():
     with pytest.raises(PayloadError):
         SOURCES["airbrake"].receive(b'{"message": "Backup finished"}', "application/json", {})

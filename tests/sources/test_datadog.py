@@ -1,8 +1,10 @@
+import json
+
 import pytest
 
 from bot.sources import SOURCES
 from bot.sources.base import Ignored, PayloadError
-from tests.formatting import render_fixture
+from tests.formatting import fixture_bytes, render_fixture
 
 
 def test_triggered_monitor_fires_with_its_priority():
@@ -32,6 +34,56 @@ def test_recovery_resolves():
         "**Tags:** `env:prod`, `host:web-3`\n\n"
         "> Root volume on web-3 is over 90% full. Rotate logs or grow the volume.",
     ]
+
+
+def test_multi_alert_group_fires_and_resolves_as_one_alert_of_monitor_and_scope():
+    assert render_fixture("datadog", "alert__multi_alert_group.json") == [
+        "🚨 **[[P1] [Triggered on {env:prod,service:checkout-api}] Checkout API error rate above "
+        "5%](https://app.datadoghq.com/monitors/5521907?group=env%3Aprod%2Cservice%3Acheckout-api)**\n\n"
+        "**Status:** trace.http.request.errors over env:prod,service:checkout-api was \\> 0.05 on average "
+        "during the last 5m.\n"
+        "**Query:** `avg(last_5m):avg:trace.http.request.errors{env:prod} by {service} > 0.05`\n"
+        "**Tags:** `env:prod`, `service:checkout-api`\n\n"
+        "> Checkout API is failing more than 5% of requests.",
+    ]
+    assert render_fixture("datadog", "recovery__multi_alert_group.json") == [
+        "✅ **[[P1] [Recovered on {env:prod,service:checkout-api}] Checkout API error rate above "
+        "5%](https://app.datadoghq.com/monitors/5521907?group=env%3Aprod%2Cservice%3Acheckout-api)**\n\n"
+        "**Status:** trace.http.request.errors over env:prod,service:checkout-api was \\<= 0.05 on average "
+        "during the last 5m.\n"
+        "**Query:** `avg(last_5m):avg:trace.http.request.errors{env:prod} by {service} > 0.05`\n"
+        "**Tags:** `env:prod`, `service:checkout-api`\n\n"
+        "> Checkout API is failing more than 5% of requests.",
+    ]
+
+
+def _alert(fixture: str, **changes):
+    payload = {**json.loads(fixture_bytes("datadog", fixture)), **changes}
+    incoming = SOURCES["datadog"].receive(json.dumps(payload).encode(), "application/json", {})
+    return SOURCES["datadog"].format(incoming.event, incoming.payload)[0].alert
+
+
+def test_alert_is_the_monitor_in_its_scope_with_the_payload_dates():
+    fired, resolved = _alert("alert__multi_alert_group.json"), _alert("recovery__multi_alert_group.json")
+    # The scope's tags are sorted: the recovery lists them in another order, with spaces.
+    assert (fired.key, fired.status, fired.started_at) == ("5521907:env:prod,service:checkout-api", "firing",
+                                                           1714644000.0)
+    assert (resolved.key, resolved.status, resolved.ended_at) == (fired.key, "resolved", 1714645530.0)
+
+
+def test_alert_without_scope_is_the_monitor_and_without_monitor_id_the_aggregation_key():
+    assert _alert("alert__multi_alert_group.json", alert_scope="").key == "5521907"
+    assert _alert("alert__triggered.json").key == "8b3c1e4f0a9d27c6e5b4a3f2d1c0b9a8"
+    assert _alert("alert__default_payload.json") is None
+
+
+def test_renotification_is_a_repeat_and_a_move_between_warn_and_triggered_a_change():
+    fired = _alert("alert__multi_alert_group.json")
+    again = _alert("alert__multi_alert_group.json", alert_transition="Re-Triggered", date="1714647600000")
+    warn = _alert("alert__multi_alert_group.json", alert_transition="Warn")
+    assert (fired.revision, again.revision, warn.revision) == ("triggered", "triggered", "warn")
+    # A renotification's date is not when the alert started.
+    assert again.started_at is None
 
 
 def test_default_payload_reads_transition_from_title():

@@ -1,8 +1,10 @@
+import json
+
 import pytest
 
 from bot.sources import SOURCES
 from bot.sources.base import Ignored, PayloadError
-from tests.formatting import render_fixture
+from tests.formatting import fixture_bytes, render_fixture
 
 ERROR = "TypeError: Cannot read properties of undefined (reading 'total')"
 ERROR_URL = "https://app.raygun.com/crashreporting/4k2h9x/errors/318862541"
@@ -72,6 +74,31 @@ def test_assignment_names_who_assigned_it_to_whom():
     assert render_fixture("raygun", "AssignedToUser__teammate.json") == [
         f"🔵 **[Priya Natarajan assigned {ERROR} to Tom Berger]({ERROR_URL})**\n\n{APPLICATION}",
     ]
+
+
+def _alert(fixture: str, **error):
+    payload = json.loads(fixture_bytes("raygun", fixture))
+    payload["error"] = {**payload["error"], **error}
+    incoming = SOURCES["raygun"].receive(json.dumps(payload).encode(), "application/json", {})
+    message = SOURCES["raygun"].format(incoming.event, incoming.payload)[0]
+    return message.alert and (message.alert.key, message.status, message.alert.revision, message.alert.started_at,
+                              message.alert.ended_at)
+
+
+def test_the_alert_is_the_error_group_from_new_error_to_resolved():
+    group = "4k2h9x/318862541"
+    assert _alert("NewErrorOccurred__with_custom_data.json") == (group, "firing", "", 1713794591.0, None)
+    # A follow-up's firstOccurredOn may be long before the error came back: it is no start.
+    assert _alert("FiveMinuteFollowUp__still_failing.json") == (group, "firing", "", None, None)
+    assert _alert("ErrorReoccurred__after_resolved.json") == (
+        group, "firing", "came back 2024-04-29T08:17:52Z", 1714378672.0, None)
+    assert _alert("StatusChanged__resolved.json") == (group, "resolved", "", None, 1713804005.0)
+
+
+def test_activity_other_than_resolving_and_other_urls_are_no_alert():
+    assert _alert("StatusChanged__resolved.json", status="Ignored") is None
+    assert _alert("CommentAdded__note.json") is None
+    assert _alert("NewErrorOccurred__with_custom_data.json", url="https://example.com/errors/1") is None
 
 
 def test_unknown_event_type_is_not_supported():
