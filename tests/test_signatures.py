@@ -55,6 +55,7 @@ def relay(make_relay):
     routes["std"] = {"source": "standard-webhooks", "channel": CHANNEL, "secret": SECRET}
     routes["vercel"] = {"source": "vercel", "channel": CHANNEL, "secret": SECRET}
     routes["render"] = {"source": "render", "channel": CHANNEL, "secret": RENDER_SECRET}
+    routes["cloudflare-pages"] = {"source": "cloudflare-pages", "channel": CHANNEL, "secret": SECRET}
     return make_relay(routes, dry_run=True)
 
 
@@ -325,6 +326,27 @@ def test_render_is_standard_webhooks_signed(relay):
     assert post(relay, "render", body, _std(body, now, "msg_r3", SECRET)).status_code == 401
     assert post(relay, "render", body, {**_std(body, now, "msg_r4", secret), "webhook-id": "msg_r5"}).status_code == 401
     assert post(relay, "render", body, {"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+# -- Cloudflare Notifications: the destination's secret, verbatim, in cf-webhook-auth ------------
+
+def test_cloudflare_pages_secret_header_through_the_app(relay):
+    body = fixture_bytes("cloudflare-pages", "pages_event_alert__production_success.json")
+    refused = {
+        "wrong secret": [("cf-webhook-auth", WRONG)],
+        "truncated": [("cf-webhook-auth", SECRET[:-1])],
+        "empty": [("cf-webhook-auth", "")],
+        "missing": [],
+        "as a bearer token instead": [("Authorization", f"Bearer {SECRET}")],
+        "an HMAC of the body instead": [("cf-webhook-auth", hexmac(body))],
+        "sent twice": [("cf-webhook-auth", SECRET), ("cf-webhook-auth", SECRET)],
+    }
+    for label, headers in refused.items():
+        assert post(relay, "cloudflare-pages", body, headers).status_code == 401, label
+    assert post(relay, "cloudflare-pages", body, {"cf-webhook-auth": SECRET}, f"?token={WRONG}").status_code == 202
+    assert post(relay, "cloudflare-pages", body, {}, f"?token={SECRET}").status_code == 401
+    again = post(relay, "cloudflare-pages", body, {"cf-webhook-auth": SECRET})
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
 
 
 @pytest.mark.parametrize("offset, accepted", [(0, True), (-240, True), (240, True),
