@@ -4,9 +4,10 @@ Documented at https://docs.bugsnag.com/product/integrations/webhook/: each notif
 JSON POST with `account` and `project` (`id`, `name`, `url`), the `trigger` that fired it (`type`,
 a `message` describing it, `rate` for a spike, `stateChange` for a collaborator's change) and,
 for error triggers, the `error`: the event's `id`, the error's `errorId`, `exceptionClass`,
-`message`, `context`, `releaseStage`, `appVersion`, `requestUrl`, `severity` (error, warning,
-info), `url` (the event's page) and `stackTrace` frames (`file`, `lineNumber`, `method`,
-`inProject`, `code` by line number). A comment adds `comment` and the commenting `user`.
+`message`, `context`, `releaseStage`, `appVersion`, `requestUrl`, `firstReceived`, `receivedAt`,
+`severity` (error, warning, info), `url` (the event's page) and `stackTrace` frames (`file`,
+`lineNumber`, `method`, `inProject`, `code` by line number). A comment adds `comment` and the
+commenting `user`.
 
 The trigger type is the event. Errors are alerts keyed by the error's `errorId`: a new error, a
 milestone (`powerTen`), a frequency rule, every occurrence and an automatic reopening fire with
@@ -90,6 +91,7 @@ class ErrorSchema(Lenient):
     severity = fields.Str(allow_none=True)
     url = fields.Str(allow_none=True)
     firstReceived = fields.Str(allow_none=True)
+    receivedAt = fields.Str(allow_none=True)
     stackTrace = fields.List(fields.Nested(FrameSchema), allow_none=True)
 
 
@@ -160,6 +162,8 @@ def format_error(p: dict) -> Message:
         "errorEventFrequency": trigger.get("message") or "",
         "exception": str(error.get("id") or ""),
     }.get(kind, "")
+    # A reopened error fires again from the event that reopened it, not from when it first appeared.
+    started = error.get("receivedAt") if kind == "reopened" else error.get("firstReceived")
     counted = kind in ("powerTen", "errorEventFrequency")
     note = ("Trigger", md.inline(trigger.get("message"), 200) if counted else "")
     return Message(
@@ -168,7 +172,7 @@ def format_error(p: dict) -> Message:
         severity=severity_of(error.get("severity"), "error"),
         status="firing",
         body=[block for block in (_error_fields(p, [note]), _stack_trace(error)) if block],
-        alert=alert_ref(error.get("errorId"), up=False, started_at=error.get("firstReceived"), revision=revision),
+        alert=alert_ref(error.get("errorId"), up=False, started_at=started, revision=revision),
     )
 
 

@@ -63,6 +63,7 @@ class FaultSchema(Lenient):
     environment = fields.Str(allow_none=True)
     notices_count = fields.Raw(allow_none=True)
     created_at = fields.Str(allow_none=True)
+    last_notice_at = fields.Str(allow_none=True)
     url = fields.Str(allow_none=True)
 
 
@@ -178,13 +179,15 @@ def format_fault(p: dict) -> Message:
     )
     # A new notice and a passed rate threshold are news about the firing fault, not a repeat of it.
     revision = {"occurred": str(fault.get("notices_count") or ""), "rate_exceeded": "rate exceeded"}.get(p["event"], "")
+    # A reopened fault fires again from its latest notice, not from when it first appeared.
+    started = fault.get("last_notice_at") if p["event"] == "unresolved" else fault.get("created_at")
     return Message(
         title=f"{what}: {_fault_name(fault)}",
         url=_fault_url(fault),
         severity="success" if up else "error",
         status="resolved" if up else "firing",
         body=[body] if body else [],
-        alert=alert_ref(f"fault:{fault['id']}", up=up, started_at=None if up else fault.get("created_at"),
+        alert=alert_ref(f"fault:{fault['id']}", up=up, started_at=None if up else started,
                         revision="" if up else revision),
     )
 

@@ -129,7 +129,7 @@ def _level(item: dict, occurrence: dict) -> str:
 
 
 def _frames(occurrence: dict) -> str:
-    """The last frames of the occurrence's trace (the innermost exception of a chain), oldest first."""
+    """The last frames of the occurrence's trace (the first trace of a chain), oldest first."""
     body = occurrence.get("body") or {}
     chain = body.get("trace_chain") if isinstance(body.get("trace_chain"), list) else []
     trace = body.get("trace") or (chain[0] if chain else None)

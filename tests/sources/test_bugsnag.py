@@ -117,6 +117,8 @@ def test_error_lifecycle_is_one_alert_keyed_by_error_id():
     assert new.alert.started_at == 1795899852
     assert (fixed.severity, fixed.status, fixed.alert.key) == ("success", "resolved", error_id)
     assert (reopened.status, reopened.alert.key) == ("firing", error_id)
+    # Reopened, it fires from the event that reopened it, not from the error's first event.
+    assert reopened.alert.started_at == 1795940102
 
 
 def test_follow_ups_are_news_about_the_firing_error_not_repeats():

@@ -128,6 +128,8 @@ def test_fault_lifecycle_is_one_alert_keyed_by_fault_id():
     assert occurred.alert.started_at == 1795899852.384
     assert (resolved.severity, resolved.status, resolved.alert.key) == ("success", "resolved", "fault:117403221")
     assert (reopened.status, reopened.alert.key) == ("firing", "fault:117403221")
+    # Reopened, it fires from its latest notice, not from when the fault first appeared.
+    assert reopened.alert.started_at == 1795940102
 
 
 def test_notices_and_rate_thresholds_are_news_not_repeats():
