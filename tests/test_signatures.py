@@ -40,6 +40,9 @@ SIGNED = {
     "sentry": ("Sentry-Hook-Signature", "", False, "issue__resolved.json", {"Sentry-Hook-Resource": "issue"}),
     "circleci": ("circleci-signature", "v1=", True, "workflow-completed__failed.json", {}),
     "pagerduty": ("X-PagerDuty-Signature", "v1=", True, "incident.triggered__v3.json", {}),
+    "checkly": ("x-checkly-signature", "", False, "ALERT_FAILURE__api_500.json", {}),
+    "snyk": ("X-Hub-Signature", "sha256=", False, "project_snapshot__new_issues.json",
+             {"X-Snyk-Event": "project_snapshot/v0"}),
 }
 
 
