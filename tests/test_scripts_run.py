@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,8 +72,10 @@ def test_ctrl_c_stops_web_worker_and_redis_without_tracebacks(tmp_path):
     assert not (ROOT / ".run" / "env").exists()
 
 
-def test_web_process_logs_only_json_lines_when_asked(tmp_path, redis_url):
-    """gunicorn's own lines (boot, workers, signals) use the relay's JSON format too."""
+@pytest.mark.parametrize("access_log", [False, True])
+def test_web_process_logs_only_json_lines_when_asked(tmp_path, redis_url, access_log):
+    """gunicorn's own lines (boot, workers, signals) use the relay's JSON format too; access lines
+    come only when asked for."""
     from bench.harness import procfile
 
     port = free_port()
@@ -79,6 +83,7 @@ def test_web_process_logs_only_json_lines_when_asked(tmp_path, redis_url):
                                         "    channel: '64b7f0c2e4b0a1a2b3c4d5e6'\n    secret: s3cret-for-tests-0123\n")
     env = {**os.environ, "PORT": str(port), "RELAY_CONFIG": str(tmp_path / "relay.yml"), "REDIS_URL": redis_url,
            "LOG_FORMAT": "json", "WEB_CONCURRENCY": "2",
+           **({"GUNICORN_CMD_ARGS": "--access-logfile -"} if access_log else {}),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.Popen(["bash", "-c", "exec " + procfile()["web"]], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -101,3 +106,5 @@ def test_web_process_logs_only_json_lines_when_asked(tmp_path, redis_url):
     loggers = {r["logger"] for r in records}
     assert "gunicorn.error" in loggers and "relay" in loggers
     assert any(r["msg"].startswith("Handling signal") for r in records)
+    # The health checks above were answered with an access line each only when one was asked for.
+    assert ("gunicorn.access" in loggers) == access_log
