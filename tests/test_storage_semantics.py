@@ -13,6 +13,7 @@ import random
 import re
 import threading
 import time
+import types
 
 import pytest
 import redis as redis_lib
@@ -21,7 +22,8 @@ from hypothesis import strategies as st
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
-from bot.enqueue import QUEUE_NAME
+from bot.enqueue import QUEUE_NAME, Enqueuer, queue_depth
+from bot.store import failed as failed_module
 from bot.store import keys
 from bot.store.failed import MAX_ENTRIES, FailedList
 from bot.store.limiter import RateLimiter
@@ -205,6 +207,51 @@ def test_failed_lists_newest_first_and_replay_by_id_sends_only_that_one(make_rel
     assert [e["id"] for e in failed_entries(relay)] == [entries[0]["id"], entries[2]["id"]]
     [row] = [r for r in json.loads(cli(relay, "deliveries", "ops", "--json")) if r["outcome"] == "posted"]
     assert row["delivery_id"] == entries[1]["delivery_id"]
+
+
+def test_failed_entries_are_found_by_id_by_the_delivery_id_or_by_route_oldest_first(make_relay, monkeypatch):
+    """What `replay <id>`, `replay --route` and the console pick: an entry by its own id or by the
+    delivery id its sender was answered, or every entry of one route, in the order they failed."""
+    relay = make_relay(ROUTES)
+    failed = relay.runtime.failed
+    moments = iter([300.0, 100.0, 200.0])
+    monkeypatch.setattr(failed_module, "time", types.SimpleNamespace(time=lambda: next(moments)))
+    for entry_id, delivery_id, route in [("a-1", "web-1", "ops"), ("z-2", "web-2", "ops"), ("m-3", "web-3", "dev")]:
+        item = OutboxItem(id=entry_id, delivery_id=delivery_id, route=route, channel=CHANNEL,
+                          text=f"text of {entry_id}", event="message", status=None, accepted_at=1.0, score=1.0)
+        failed.add([item], 403, "refused")
+    assert failed.find(route="ops") == ["z-2", "a-1"]  # failed at 100, then 300: not in id order
+    assert failed.find(["web-3"]) == ["m-3"]
+    assert failed.find(["a-1", "web-2"]) == ["z-2", "a-1"]
+    assert failed.find(["web-1"], route="dev") == ["m-3", "a-1"]
+    assert failed.find(["nothing"]) == [] and failed.find(route="elsewhere") == []
+    assert failed.replay([], relay.runtime.outbox, lambda envelope, pipe: None) == ([], [])
+
+
+def test_a_replayed_webhook_is_queued_once_when_the_replay_starts_over(make_relay, copera):
+    """A replay that reads the failed list again after a concurrent change queues each webhook in the
+    transaction that commits, not once per attempt."""
+    relay = make_relay(ROUTES)
+    failed = relay.runtime.failed
+    other = FailedList(redis_lib.Redis(connection_pool=relay.redis.connection_pool))
+    envelope = {"delivery_id": "d-1", "route": "ops", "source": "generic", "event": "message",
+                "payload": {"message": "evt-1"}, "received_at": time.time()}
+    failed.add_webhook(envelope, "route removed")
+    enqueuer = Enqueuer(relay.redis)
+    attempts = []
+
+    def requeue(env, pipe):
+        if not attempts:
+            other.add_webhook({**envelope, "delivery_id": "d-2", "payload": {"message": "evt-2"}}, "route removed")
+        attempts.append(env["delivery_id"])
+        return enqueuer.requeue(env, pipe)
+
+    failed.replay(["d-1"], relay.runtime.outbox, requeue)
+    assert attempts == ["d-1", "d-1"]
+    assert queue_depth(relay.redis) == 1
+    format_jobs(relay)
+    relay.work()
+    assert markers(copera.texts(CHANNEL)) == ["evt-1"]
 
 
 def test_failed_list_keeps_the_newest_entries_at_its_bound_and_counts_the_rest(make_relay):
