@@ -31,6 +31,7 @@ from bot.store.outbox import OutboxItem
 from tests.conftest import CHANNEL, OTHER_CHANNEL, wait_for
 from workers import dispatcher as dispatcher_module
 from workers.dispatcher import BACKOFF_CAP, backoff
+from workers.job_recovery import JobRecovery
 
 SECRET = "s3cret-for-tests-0123"
 BEARER = {"Authorization": f"Bearer {SECRET}"}
@@ -862,6 +863,70 @@ def test_stop_lets_a_post_in_progress_finish_and_settle(make_relay, copera):
     assert not any(t.is_alive() for t in dispatcher.threads)
     assert markers(copera.texts()) == ["evt-0"]
     assert dispatcher.outbox.backlog()[0] == 0
+
+
+def test_stop_gives_up_waiting_at_its_timeout(make_relay, copera):
+    """A SIGTERM must end within the platform's grace period even when Copera hangs: `stop(timeout)`
+    waits for posts in progress at most `timeout` in all, not per thread, and the posts still settle."""
+    relay = make_relay(ROUTES)
+    send(relay, "ops", "evt-0")
+    send(relay, "dev", "evt-1")
+    format_jobs(relay)
+    copera.delay = 3.0
+    dispatcher = relay.runtime.dispatcher
+    dispatcher.start(2)
+    assert wait_for(lambda: relay.redis.exists(keys.lease(CHANNEL), keys.lease(OTHER_CHANNEL)) == 2, 5)
+    started = time.monotonic()
+    dispatcher.stop(timeout=0.5)
+    assert time.monotonic() - started < 1.5  # two threads joined one second each would take 2 s
+    for t in dispatcher.threads:
+        t.join(10)
+    assert sorted(markers(copera.texts())) == ["evt-0", "evt-1"]
+    assert dispatcher.outbox.backlog()[0] == 0
+
+
+def test_a_bug_in_one_step_does_not_stop_delivery(make_relay, copera, monkeypatch):
+    """An unexpected exception in the delivery loop is logged and the loop carries on a second later."""
+    relay = make_relay(ROUTES)
+    dispatcher = relay.runtime.dispatcher
+    step = dispatcher.step
+    raised = []
+
+    def flaky_step(owner):
+        if not raised:
+            raised.append(owner)
+            raise RuntimeError("a bug")
+        return step(owner)
+
+    monkeypatch.setattr(dispatcher, "step", flaky_step)
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    dispatcher.start(1)
+    try:
+        assert wait_for(lambda: copera.texts(), 10)
+    finally:
+        _stop(dispatcher, 1)
+    assert raised and markers(copera.texts()) == ["evt-0"]
+
+
+def test_limiter_waits_are_counted_with_their_seconds(make_relay):
+    relay = make_relay(ROUTES, env={"METRICS_TOKEN": "metrics-token-0123"})
+    relay.runtime.dispatcher.history.limiter_wait(0.25)
+    relay.runtime.dispatcher.history.limiter_wait(0.5)
+    text = relay.client.get("/metrics", headers={"Authorization": "Bearer metrics-token-0123"}).get_data(as_text=True)
+    assert _metric(text, "relay_ratelimiter_waits_total") == 2
+    assert _metric(text, "relay_ratelimiter_wait_seconds_total") == 0.75
+
+
+def test_a_worker_without_a_heartbeat_stops_cleanly(make_relay):
+    """A worker stopped before its heartbeat started (a crash at start-up) still removes its alive key."""
+    relay = make_relay(ROUTES)
+    recovery = JobRecovery(relay.redis, QUEUE_NAME)
+    recovery.worker_name = "worker-without-heartbeat"
+    recovery.beat()
+    assert relay.redis.exists(keys.alive("worker-without-heartbeat"))
+    recovery.stop()
+    assert not relay.redis.exists(keys.alive("worker-without-heartbeat"))
 
 
 def test_a_delivery_thread_outlives_a_redis_outage(make_relay, copera, monkeypatch):
