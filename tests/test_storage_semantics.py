@@ -28,7 +28,7 @@ from bot.store import keys
 from bot.store.failed import MAX_ENTRIES, FailedList
 from bot.store.limiter import RateLimiter
 from bot.store.outbox import OutboxItem
-from tests.conftest import CHANNEL, OTHER_CHANNEL, wait_for
+from tests.conftest import CHANNEL, OTHER_CHANNEL, free_port, wait_for
 from workers import dispatcher as dispatcher_module
 from workers.dispatcher import BACKOFF_CAP, backoff
 from workers.job_recovery import JobRecovery
@@ -675,6 +675,44 @@ def test_delivery_counters_and_histories_account_for_every_post(make_relay, cope
         retried_id: ("posted", "204", 2), failed_id: ("failed", "403", 1)}
     assert rows[failed_id]["reason"] == "Integration is not a participant of this channel"
     assert rows[retried_id]["reason"] == ""
+
+
+def test_every_failed_attempt_is_counted_by_status_and_every_retry_by_reason(make_relay, copera):
+    """The counters behind /metrics, with counts that tell the labels apart: two 503s and one 429
+    before success, a digest of exactly two, a digest of three given up on at once."""
+    relay = make_relay(ROUTES, env={"METRICS_TOKEN": "metrics-token-0123"})
+    copera.fail_next = 2
+    send(relay, "ops", "evt-0")
+    relay.work()
+    copera.throttle_next, copera.retry_after = 1, 1
+    send(relay, "ops", "evt-1")
+    relay.work()
+    send(relay, "dev", "evt-2")
+    send(relay, "dev", "evt-3")
+    relay.work()
+    copera.forbidden = {CHANNEL}
+    for i in (4, 5, 6):
+        send(relay, "ops", f"evt-{i}")
+    relay.work()
+    assert markers(copera.texts()) == ["evt-0", "evt-1", "evt-2", "evt-3"]
+    text = relay.client.get("/metrics", headers={"Authorization": "Bearer metrics-token-0123"}).get_data(as_text=True)
+    assert _metric(text, 'relay_post_attempts_failed_total{route="ops",status="503"}') == 2
+    assert _metric(text, 'relay_post_attempts_failed_total{route="ops",status="429"}') == 1
+    assert _metric(text, 'relay_post_attempts_failed_total{route="ops",status="403"}') == 3
+    assert _metric(text, 'relay_delivery_retries_total{reason="error"}') == 2
+    assert _metric(text, 'relay_delivery_retries_total{reason="rate_limited"}') == 1
+    assert _metric(text, 'relay_messages_failed_total{route="ops",status="403"}') == 3
+    assert (_metric(text, "relay_digests_total"), _metric(text, "relay_digest_events_total")) == (1, 2)
+
+
+def test_a_post_copera_never_answered_is_counted_with_status_none(make_relay, copera):
+    relay = make_relay(ROUTES, env={"METRICS_TOKEN": "metrics-token-0123", "COPERA_API_URL": f"http://127.0.0.1:{free_port()}"})
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    relay.runtime.dispatcher.step("owner-1")
+    text = relay.client.get("/metrics", headers={"Authorization": "Bearer metrics-token-0123"}).get_data(as_text=True)
+    assert _metric(text, 'relay_post_attempts_failed_total{route="ops",status="none"}') == 1
+    assert _metric(text, 'relay_delivery_retries_total{reason="error"}') == 1
 
 
 def test_a_job_stuck_between_dequeue_and_start_is_run_again(make_relay, copera, monkeypatch):
