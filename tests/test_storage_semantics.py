@@ -110,6 +110,31 @@ def test_a_job_whose_worker_died_before_formatting_is_run_again(make_relay, cope
     assert markers(copera.texts()) == ["evt-1"]
 
 
+def test_every_job_of_dead_workers_is_run_again_once(make_relay, copera, monkeypatch):
+    """Three jobs whose workers died mid-job and two stuck between RQ's dequeue and its started
+    registry: one sweep puts all five back, leaves nothing behind, and a second finds nothing."""
+    from workers import job_recovery
+
+    monkeypatch.setattr(job_recovery, "STUCK_SECONDS", 0.2)
+    relay = make_relay(ROUTES)
+    for i in range(5):
+        send(relay, "ops", f"evt-{i}")
+    for _ in range(3):
+        _kill_mid_job(relay, perform=False)
+    worker = SimpleWorker([QUEUE_NAME], connection=relay.redis, serializer=JSONSerializer)
+    for _ in range(2):
+        assert worker.dequeue_job_and_maintain_ttl(timeout=1)  # and that worker dies right there
+    recovery = relay.runtime.job_recovery
+    assert recovery.sweep() == 3  # the two stuck ones are first seen now
+    time.sleep(0.3)
+    assert recovery.sweep() == 2
+    assert recovery.sweep() == 0
+    queue = Queue(QUEUE_NAME, connection=relay.redis, serializer=JSONSerializer)
+    assert queue.started_job_registry.get_job_ids() == [] and queue.count == 5
+    relay.work()
+    assert sorted(markers(copera.texts())) == [f"evt-{i}" for i in range(5)]
+
+
 def test_a_job_run_again_after_queueing_its_messages_posts_them_once(make_relay, copera):
     relay = make_relay(ROUTES)
     send(relay, "ops", "evt-1")
@@ -760,7 +785,9 @@ def test_a_started_entry_whose_job_is_gone_is_dropped(make_relay):
     _kill_mid_job(relay, perform=False)
     queue = Queue(QUEUE_NAME, connection=relay.redis, serializer=JSONSerializer)
     [job_id] = queue.started_job_registry.get_job_ids()
-    queue.fetch_job(job_id).delete(remove_from_queue=False)  # expired or deleted by an operator
+    # The job's hash expired (or an operator deleted it) while its started entry stayed behind.
+    relay.redis.delete(queue.fetch_job(job_id).key)
+    assert queue.started_job_registry.get_job_ids() == [job_id]
     assert relay.runtime.job_recovery.sweep() == 0
     assert queue.started_job_registry.get_job_ids() == []
 
