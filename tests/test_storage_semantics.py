@@ -197,6 +197,23 @@ def test_the_retry_count_starts_again_after_a_success(make_relay, copera):
     assert entry["reason"] == "try later (gave up after 1 attempts)"
 
 
+def test_a_message_queued_while_its_channel_backs_off_waits_with_it(make_relay, copera, monkeypatch):
+    """A new message for a channel that is backing off after a 5xx joins the wait instead of
+    making the channel due at once (and posting before the back-off ends)."""
+    monkeypatch.setattr(dispatcher_module, "BACKOFF_BASE", 30.0)
+    relay = make_relay(ROUTES)
+    dispatcher = relay.runtime.dispatcher
+    copera.fail_next = 1
+    send(relay, "ops", "evt-0")
+    format_jobs(relay)
+    dispatcher.step("owner-1")
+    assert copera.statuses() == [503]
+    send(relay, "ops", "evt-1")
+    format_jobs(relay)
+    assert dispatcher.step("owner-1") > 5  # nothing is due for a while
+    assert copera.statuses() == [503]
+
+
 def test_backoff_doubles_with_jitter_up_to_the_cap():
     rng_state = random.getstate()
     random.seed(16)
