@@ -136,43 +136,32 @@ class AlertStore:
         return result
 
     def due(self, now: float, limit: int = 50) -> list[str]:
-        return [m.decode() for m in self.redis.zrangebyscore(keys.ESCALATIONS, "-inf", now, start=0, num=limit)]
+        return self._passed(keys.ESCALATIONS, now, limit)
 
     def escalate(self, aid: str, now: float, items: Callable[[AlertState], list[OutboxItem]]) -> list[OutboxItem]:
         """Claims a due escalation and queues its DMs (`items(state)`) in the same transaction;
         returns the items, or [] if another worker claimed it first, the alert resolved, or its
         deadline moved. The outbox push is marked per alert and firing, so even a transaction
         replayed after a lost reply queues the DMs once."""
-        state_key = keys.alert_state(aid)
-        queued: list[OutboxItem] = []
 
-        def apply(pipe):
-            queued.clear()
-            score = pipe.zscore(keys.ESCALATIONS, aid)
-            if score is None or score > now:
-                return
-            raw = pipe.get(state_key)
-            state = AlertState.decode(raw) if raw else None
-            pipe.multi()
-            pipe.zrem(keys.ESCALATIONS, aid)
-            if state is None or state.status != "firing" or state.escalation is None:
-                return
+        def act(pipe, state: AlertState) -> list[OutboxItem]:
+            if state.status != "firing" or state.escalation is None:
+                return []
             dms = items(state)
             state.escalated_to = list(state.escalation.users)
             state.escalated_at = now
             state.escalation = None
-            pipe.set(state_key, state.encode(), keepttl=True)
+            pipe.set(keys.alert_state(aid), state.encode(), keepttl=True)
             pipe.sadd(keys.ESCALATED, aid)
             if dms:
                 self.outbox.push(dms, marker=f"escalation:{aid}:{state.first_seen}", client=pipe)
-            queued.extend(dms)
+            return dms
 
-        self.redis.transaction(apply, state_key)
-        return queued
+        return self._claim(keys.ESCALATIONS, aid, now, act)
 
     def settling(self, now: float, limit: int = 50) -> list[str]:
         """Flapping alerts whose settle time has passed."""
-        return [m.decode() for m in self.redis.zrangebyscore(keys.SETTLES, "-inf", now, start=0, num=limit)]
+        return self._passed(keys.SETTLES, now, limit)
 
     def settle(self, aid: str, now: float,
                settled: Callable[[AlertState], tuple[AlertState, list[OutboxItem]] | None]) -> list[OutboxItem]:
@@ -181,26 +170,42 @@ class AlertStore:
         the alert is not settling after all. Returns the items, or [] if another worker claimed it
         first or a webhook settled it or moved its time. The push is marked per alert and flapping
         spell, so a transaction replayed after a lost reply queues the summary once."""
+
+        def act(pipe, state: AlertState) -> list[OutboxItem]:
+            outcome = settled(state)
+            if outcome is None:
+                return []
+            new, items = outcome
+            pipe.set(keys.alert_state(aid), new.encode(), keepttl=True)
+            if items:
+                self.outbox.push(items, marker=f"settled:{aid}:{state.flapping_since}", client=pipe)
+            return items
+
+        return self._claim(keys.SETTLES, aid, now, act)
+
+    def _passed(self, schedule: str, now: float, limit: int) -> list[str]:
+        return [m.decode() for m in self.redis.zrangebyscore(schedule, "-inf", now, start=0, num=limit)]
+
+    def _claim(self, schedule: str, aid: str, now: float,
+               act: Callable[..., list[OutboxItem]]) -> list[OutboxItem]:
+        """Whoever removes `aid` from `schedule` (a sorted set scored by time) once its time has
+        passed acts on it: `act(pipe, state)` queues its writes in the same transaction and
+        returns the items it pushed. Returns them, or [] if another worker claimed it first, its
+        time moved, or its state expired."""
         state_key = keys.alert_state(aid)
         queued: list[OutboxItem] = []
 
         def apply(pipe):
             queued.clear()
-            score = pipe.zscore(keys.SETTLES, aid)
+            score = pipe.zscore(schedule, aid)
             if score is None or score > now:
                 return
             raw = pipe.get(state_key)
             state = AlertState.decode(raw) if raw else None
-            outcome = settled(state) if state is not None else None
             pipe.multi()
-            pipe.zrem(keys.SETTLES, aid)
-            if outcome is None:
-                return
-            new, items = outcome
-            pipe.set(state_key, new.encode(), keepttl=True)
-            if items:
-                self.outbox.push(items, marker=f"settled:{aid}:{state.flapping_since}", client=pipe)
-            queued.extend(items)
+            pipe.zrem(schedule, aid)
+            if state is not None:
+                queued.extend(act(pipe, state))
 
         self.redis.transaction(apply, state_key)
         return queued
